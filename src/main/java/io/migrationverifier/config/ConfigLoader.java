@@ -1,0 +1,576 @@
+package io.migrationverifier.config;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.ZoneId;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Loads the YAML config into immutable records. The file is read as a tree first, secrets are
+ * substituted ({@code ${env:VAR}}, {@code ${file:/path}}), then every field is read with its path
+ * so that ALL problems are collected and reported together, Debezium-style, instead of the first
+ * one a data binder trips over.
+ */
+public final class ConfigLoader {
+  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+  private static final Pattern SUBSTITUTION = Pattern.compile("\\$\\{(env|file):([^}]*)}");
+  private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,99}");
+  private static final Pattern CLASS_NAME =
+      Pattern.compile("[A-Za-z_$][A-Za-z0-9_$]*(\\.[A-Za-z_$][A-Za-z0-9_$]*)*");
+  private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)");
+
+  private final Function<String, String> env;
+  private final List<String> problems = new ArrayList<>();
+
+  private ConfigLoader(Function<String, String> env) {
+    this.env = env;
+  }
+
+  public static VerifierConfig load(Path file) {
+    return load(file, System::getenv);
+  }
+
+  public static VerifierConfig load(Path file, Function<String, String> env) {
+    String text;
+    try {
+      text = Files.readString(file, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new ConfigException(List.of(file + ": cannot read the config file: " + e.getMessage()));
+    }
+    return parse(text, env);
+  }
+
+  public static VerifierConfig parse(String yaml, Function<String, String> env) {
+    JsonNode root;
+    try {
+      root = YAML.readTree(yaml);
+    } catch (JsonProcessingException e) {
+      String where = e.getLocation() == null ? ""
+          : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
+      throw new ConfigException(List.of("the file is not valid YAML" + where + ": " + e.getOriginalMessage()));
+    }
+    if (root == null || !root.isObject()) {
+      throw new ConfigException(List.of("the file must hold a YAML mapping with name, kafka, source, target, tables"));
+    }
+    ConfigLoader loader = new ConfigLoader(env);
+    loader.substitute(root, "");
+    VerifierConfig config = loader.read((ObjectNode) root);
+    if (!loader.problems.isEmpty()) {
+      throw new ConfigException(loader.problems);
+    }
+    return config;
+  }
+
+  // ---- substitution ------------------------------------------------------------------------
+
+  private void substitute(JsonNode node, String path) {
+    if (node.isObject()) {
+      ObjectNode obj = (ObjectNode) node;
+      List<String> names = new ArrayList<>();
+      obj.fieldNames().forEachRemaining(names::add);
+      for (String f : names) {
+        JsonNode child = obj.get(f);
+        String childPath = join(path, f);
+        if (child.isTextual()) {
+          obj.set(f, new TextNode(substituteText(child.asText(), childPath)));
+        } else {
+          substitute(child, childPath);
+        }
+      }
+    } else if (node.isArray()) {
+      for (int i = 0; i < node.size(); i++) {
+        JsonNode child = node.get(i);
+        String childPath = path + "[" + i + "]";
+        if (child.isTextual()) {
+          ((com.fasterxml.jackson.databind.node.ArrayNode) node)
+              .set(i, new TextNode(substituteText(child.asText(), childPath)));
+        } else {
+          substitute(child, childPath);
+        }
+      }
+    }
+  }
+
+  private String substituteText(String text, String path) {
+    Matcher m = SUBSTITUTION.matcher(text);
+    if (!m.find()) {
+      return text;
+    }
+    m.reset();
+    StringBuilder out = new StringBuilder();
+    while (m.find()) {
+      String kind = m.group(1);
+      String ref = m.group(2).trim();
+      String value = null;
+      if (kind.equals("env")) {
+        value = env.apply(ref);
+        if (value == null) {
+          problems.add(path + ": environment variable " + ref + " is not set (export it, or change ${env:" + ref + "})");
+        }
+      } else {
+        try {
+          value = Files.readString(Path.of(ref), StandardCharsets.UTF_8).strip();
+        } catch (IOException | RuntimeException e) {
+          problems.add(path + ": cannot read secret file " + ref + " (" + e.getClass().getSimpleName() + ")");
+        }
+      }
+      m.appendReplacement(out, Matcher.quoteReplacement(value == null ? "" : value));
+    }
+    m.appendTail(out);
+    return out.toString();
+  }
+
+  // ---- reading -----------------------------------------------------------------------------
+
+  private VerifierConfig read(ObjectNode root) {
+    known(root, "", "name", "kafka", "source", "target", "tables", "verify");
+    String name = string(root, "", "name", null, true);
+    if (name != null && !NAME.matcher(name).matches()) {
+      problems.add("name: \"" + Identifiers.abbreviate(name) + "\" must be lower-case letters, digits, '.', '_' or '-'"
+          + " (at most 100): it prefixes every topic name");
+    }
+    KafkaSettings kafka = readKafka(object(root, "", "kafka", false));
+    DatabaseSettings source = readDatabase(object(root, "", "source", true), "source");
+    DatabaseSettings target = readDatabase(object(root, "", "target", true), "target");
+    VerifySettings verify = readVerify(object(root, "", "verify", false), name);
+    List<TableConfig> tables = readTables(root.get("tables"));
+    return new VerifierConfig(name, kafka, source, target, tables, verify);
+  }
+
+  private KafkaSettings readKafka(JsonNode node) {
+    String p = "kafka";
+    known(node, p, "bootstrap-servers", "embedded-port", "partitions", "replication-factor", "properties");
+    String servers = string(node, p, "bootstrap-servers", KafkaSettings.EMBEDDED, false);
+    int port = integer(node, p, "embedded-port", 9092, 0, 65535);
+    int partitions = integer(node, p, "partitions", 4, 1, 10_000);
+    int rf = integer(node, p, "replication-factor", 1, 1, 32);
+    return new KafkaSettings(servers, port, partitions, (short) rf, stringMap(node, p, "properties"));
+  }
+
+  private DatabaseSettings readDatabase(JsonNode node, String p) {
+    known(node, p, "type", "host", "port", "database", "user", "password", "time-zone", "properties");
+    String type = string(node, p, "type", null, true);
+    Dialect dialect = type == null ? null : Dialect.fromId(type);
+    if (type != null && dialect == null) {
+      problems.add(p + ".type: \"" + Identifiers.abbreviate(type) + "\" is not supported; use postgres or mariadb");
+    }
+    String host = string(node, p, "host", "localhost", false);
+    int port = integer(node, p, "port", dialect == null ? 0 : dialect.defaultPort(), 0, 65535);
+    String database = string(node, p, "database", null, true);
+    if (database != null && !Identifiers.isValidPart(database)) {
+      problems.add(p + ".database: \"" + Identifiers.abbreviate(database) + "\" is not a valid identifier ("
+          + Identifiers.describeRule() + ")");
+    }
+    String user = string(node, p, "user", null, true);
+    String password = string(node, p, "password", "", false);
+    String tz = string(node, p, "time-zone", "UTC", false);
+    ZoneId zone = ZoneId.of("UTC");
+    try {
+      zone = ZoneId.of(tz);
+    } catch (RuntimeException e) {
+      problems.add(p + ".time-zone: \"" + Identifiers.abbreviate(tz) + "\" is not a time zone (e.g. UTC, Europe/Paris)");
+    }
+    return new DatabaseSettings(dialect == null ? Dialect.POSTGRES : dialect, host, port, database, user,
+        Secret.of(password), zone, stringMap(node, p, "properties"));
+  }
+
+  private VerifySettings readVerify(JsonNode node, String name) {
+    String p = "verify";
+    known(node, p, "window", "stall-threshold", "processing-guarantee", "state-dir", "num-standby-replicas",
+        "num-stream-threads", "commit-interval", "timestamp-precision");
+    Duration window = duration(node, p, "window", Duration.ofSeconds(30));
+    Duration stall = duration(node, p, "stall-threshold", Duration.ofMinutes(5));
+    String guarantee = string(node, p, "processing-guarantee", VerifySettings.EXACTLY_ONCE_V2, false);
+    if (!VerifySettings.EXACTLY_ONCE_V2.equals(guarantee) && !VerifySettings.AT_LEAST_ONCE.equals(guarantee)) {
+      problems.add(p + ".processing-guarantee: \"" + Identifiers.abbreviate(guarantee)
+          + "\" must be exactly_once_v2 (default) or at_least_once");
+    }
+    String dir = string(node, p, "state-dir",
+        Path.of(System.getProperty("java.io.tmpdir"), "migration-verifier", name == null ? "unnamed" : name).toString(),
+        false);
+    int standby = integer(node, p, "num-standby-replicas", 0, 0, 10);
+    int threads = integer(node, p, "num-stream-threads", 1, 1, 64);
+    Duration commit = duration(node, p, "commit-interval", Duration.ofMillis(100));
+    TimePrecision precision = enumValue(node, p, "timestamp-precision", TimePrecision.MICROS, TimePrecision::fromId,
+        "seconds, millis, micros or nanos");
+    return new VerifySettings(window, stall, guarantee, Path.of(dir), standby, threads, commit, precision);
+  }
+
+  private List<TableConfig> readTables(JsonNode node) {
+    List<TableConfig> tables = new ArrayList<>();
+    if (node == null || node.isNull()) {
+      problems.add("tables: required; list at least one table to compare");
+      return tables;
+    }
+    if (!node.isArray() || node.isEmpty()) {
+      problems.add("tables: must be a non-empty list of tables");
+      return tables;
+    }
+    Set<String> names = new HashSet<>();
+    for (int i = 0; i < node.size(); i++) {
+      String p = "tables[" + i + "]";
+      JsonNode t = node.get(i);
+      if (!t.isObject()) {
+        problems.add(p + ": must be a mapping with name, key and optional columns");
+        continue;
+      }
+      TableConfig table = readTable(t, p);
+      if (table.name() != null && !names.add(table.name())) {
+        problems.add(p + ".name: \"" + table.name() + "\" is configured twice; logical table names must be unique");
+      }
+      tables.add(table);
+    }
+    return tables;
+  }
+
+  private TableConfig readTable(JsonNode t, String p) {
+    known(t, p, "name", "source-table", "target-table", "key", "columns", "window");
+    String name = string(t, p, "name", null, true);
+    if (name != null && !Identifiers.isValidPart(name)) {
+      problems.add(p + ".name: \"" + Identifiers.abbreviate(name) + "\" is not a valid identifier ("
+          + Identifiers.describeRule() + ")");
+    }
+    String sourceTable = qualified(t, p, "source-table", name);
+    String targetTable = qualified(t, p, "target-table", name);
+    Duration window = t.has("window") ? duration(t, p, "window", null) : null;
+
+    List<ColumnRule> columns = new ArrayList<>();
+    JsonNode cols = t.get("columns");
+    if (cols != null && !cols.isNull()) {
+      if (!cols.isArray()) {
+        problems.add(p + ".columns: must be a list of column rules");
+      } else {
+        Set<String> logical = new HashSet<>();
+        Map<String, String> physicalSource = new LinkedHashMap<>();
+        Map<String, String> physicalTarget = new LinkedHashMap<>();
+        for (int i = 0; i < cols.size(); i++) {
+          String cp = p + ".columns[" + i + "]";
+          ColumnRule rule = readColumn(cols.get(i), cp);
+          if (rule == null) {
+            continue;
+          }
+          if (!logical.add(rule.name())) {
+            problems.add(cp + ".name: column \"" + rule.name() + "\" is configured twice");
+          }
+          clash(physicalSource, rule.sourceName(), rule.name(), cp + ".source");
+          clash(physicalTarget, rule.targetName(), rule.name(), cp + ".target");
+          columns.add(rule);
+        }
+      }
+    }
+
+    List<String> key = new ArrayList<>();
+    JsonNode keyNode = t.get("key");
+    if (keyNode == null || keyNode.isNull()) {
+      problems.add(p + ".key: required; list the primary key column(s), e.g. key: [id]");
+    } else {
+      List<JsonNode> items = new ArrayList<>();
+      if (keyNode.isArray()) {
+        keyNode.forEach(items::add);
+      } else {
+        items.add(keyNode);
+      }
+      if (items.isEmpty()) {
+        problems.add(p + ".key: must name at least one column");
+      }
+      for (int i = 0; i < items.size(); i++) {
+        String kp = p + ".key" + (keyNode.isArray() ? "[" + i + "]" : "");
+        JsonNode k = items.get(i);
+        if (!k.isTextual() || !Identifiers.isValidPart(k.asText())) {
+          problems.add(kp + ": \"" + Identifiers.abbreviate(k.asText()) + "\" is not a valid column name ("
+              + Identifiers.describeRule() + ")");
+          continue;
+        }
+        String col = k.asText();
+        if (key.contains(col)) {
+          problems.add(kp + ": column \"" + col + "\" is listed twice in the key");
+          continue;
+        }
+        key.add(col);
+        for (ColumnRule rule : columns) {
+          if (!rule.name().equals(col)) {
+            continue;
+          }
+          if (rule.ignore()) {
+            problems.add(p + ".key: column \"" + col + "\" is ignored in columns; a key column must be compared");
+          }
+          if (rule.sourceName() == null) {
+            problems.add(p + ".key: column \"" + col + "\" is not mapped on the source side");
+          }
+          if (rule.targetName() == null) {
+            problems.add(p + ".key: column \"" + col + "\" is not mapped on the target side");
+          }
+        }
+      }
+    }
+    return new TableConfig(name, sourceTable, targetTable, key, columns, window);
+  }
+
+  private void clash(Map<String, String> seen, String physical, String logical, String path) {
+    if (physical == null) {
+      return;
+    }
+    String other = seen.putIfAbsent(physical, logical);
+    if (other != null) {
+      problems.add(path + ": physical column \"" + physical + "\" is already mapped to \"" + other + "\"");
+    }
+  }
+
+  private ColumnRule readColumn(JsonNode c, String p) {
+    if (c == null || !c.isObject()) {
+      problems.add(p + ": must be a mapping such as {name: total, target: total_amount, type: decimal}");
+      return null;
+    }
+    known(c, p, "name", "source", "target", "ignore", "type", "scale", "tolerance", "precision", "trim",
+        "case-insensitive", "comparator");
+    String name = string(c, p, "name", null, true);
+    if (name == null) {
+      return null;
+    }
+    if (!Identifiers.isValidPart(name)) {
+      problems.add(p + ".name: \"" + Identifiers.abbreviate(name) + "\" is not a valid column name ("
+          + Identifiers.describeRule() + ")");
+    }
+    String source = sideColumn(c, p, "source", name);
+    String target = sideColumn(c, p, "target", name);
+    boolean ignore = bool(c, p, "ignore", false);
+    CanonicalType type = enumValue(c, p, "type", CanonicalType.AUTO, CanonicalType::fromId,
+        "auto, text, integer, decimal, float, boolean, timestamp, date, time, json, bytes or uuid");
+    Integer scale = c.has("scale") ? integer(c, p, "scale", 0, 0, 38) : null;
+    if (scale != null && type != CanonicalType.DECIMAL && type != CanonicalType.AUTO) {
+      problems.add(p + ".scale: applies to decimal columns only (type is " + type.id() + ")");
+    }
+    Double tolerance = null;
+    if (c.has("tolerance")) {
+      JsonNode tn = c.get("tolerance");
+      if (!tn.isNumber() || tn.asDouble() < 0 || Double.isNaN(tn.asDouble())) {
+        problems.add(p + ".tolerance: must be a number >= 0, e.g. 0.001");
+      } else {
+        tolerance = tn.asDouble();
+      }
+      if (type != CanonicalType.FLOAT && type != CanonicalType.DECIMAL && type != CanonicalType.AUTO) {
+        problems.add(p + ".tolerance: applies to float and decimal columns only (type is " + type.id() + ")");
+      }
+    }
+    TimePrecision precision = c.has("precision")
+        ? enumValue(c, p, "precision", null, TimePrecision::fromId, "seconds, millis, micros or nanos") : null;
+    boolean trim = bool(c, p, "trim", false);
+    boolean ci = bool(c, p, "case-insensitive", false);
+    String comparator = string(c, p, "comparator", null, false);
+    if (comparator != null && !CLASS_NAME.matcher(comparator).matches()) {
+      problems.add(p + ".comparator: \"" + Identifiers.abbreviate(comparator)
+          + "\" must be the name of a registered ValueComparator or a fully qualified class name");
+    }
+    if (source == null && target == null) {
+      problems.add(p + ": column \"" + name + "\" is mapped on neither side; remove it or map one side");
+    }
+    return new ColumnRule(name, source, target, ignore || source == null || target == null, type, scale, tolerance,
+        precision, trim, ci, comparator);
+  }
+
+  /** A side's physical column: defaults to the logical name; an explicit null means "absent on that side". */
+  private String sideColumn(JsonNode c, String p, String field, String logical) {
+    if (!c.has(field)) {
+      return logical;
+    }
+    JsonNode v = c.get(field);
+    if (v.isNull()) {
+      return null;
+    }
+    if (!v.isTextual() || !Identifiers.isValidPart(v.asText())) {
+      problems.add(p + "." + field + ": \"" + Identifiers.abbreviate(v.asText()) + "\" is not a valid column name ("
+          + Identifiers.describeRule() + ")");
+      return logical;
+    }
+    return v.asText();
+  }
+
+  private String qualified(JsonNode t, String p, String field, String def) {
+    String v = string(t, p, field, def, false);
+    if (v != null && !Identifiers.isValidQualified(v)) {
+      problems.add(p + "." + field + ": \"" + Identifiers.abbreviate(v) + "\" is not a valid table name ("
+          + Identifiers.describeRule() + ")");
+    }
+    return v;
+  }
+
+  // ---- primitive readers, each recording its problem with its path --------------------------
+
+  private void known(JsonNode node, String path, String... names) {
+    if (node == null || !node.isObject()) {
+      return;
+    }
+    Set<String> allowed = new LinkedHashSet<>(List.of(names));
+    Iterator<String> it = node.fieldNames();
+    while (it.hasNext()) {
+      String f = it.next();
+      if (!allowed.contains(f)) {
+        problems.add(join(path, f) + ": unknown setting; expected one of " + String.join(", ", allowed));
+      }
+    }
+  }
+
+  private JsonNode object(JsonNode parent, String path, String field, boolean required) {
+    JsonNode n = parent.get(field);
+    if (n == null || n.isNull()) {
+      if (required) {
+        problems.add(join(path, field) + ": required section is missing");
+      }
+      return null;
+    }
+    if (!n.isObject()) {
+      problems.add(join(path, field) + ": must be a mapping");
+      return null;
+    }
+    return n;
+  }
+
+  private String string(JsonNode node, String path, String field, String def, boolean required) {
+    JsonNode n = node == null ? null : node.get(field);
+    if (n == null || n.isNull()) {
+      if (required) {
+        problems.add(join(path, field) + ": required");
+      }
+      return def;
+    }
+    if (!n.isValueNode()) {
+      problems.add(join(path, field) + ": must be a single value");
+      return def;
+    }
+    String s = n.asText();
+    if (required && s.isBlank()) {
+      problems.add(join(path, field) + ": must not be empty");
+    }
+    return s;
+  }
+
+  private int integer(JsonNode node, String path, String field, int def, int min, int max) {
+    JsonNode n = node == null ? null : node.get(field);
+    if (n == null || n.isNull()) {
+      return def;
+    }
+    if (!n.canConvertToInt() || !(n.isIntegralNumber() || n.asText().matches("-?\\d+"))) {
+      problems.add(join(path, field) + ": \"" + Identifiers.abbreviate(n.asText()) + "\" must be a whole number");
+      return def;
+    }
+    int v = n.isIntegralNumber() ? n.asInt() : Integer.parseInt(n.asText());
+    if (v < min || v > max) {
+      problems.add(join(path, field) + ": " + v + " is out of range [" + min + ", " + max + "]");
+      return def;
+    }
+    return v;
+  }
+
+  private boolean bool(JsonNode node, String path, String field, boolean def) {
+    JsonNode n = node == null ? null : node.get(field);
+    if (n == null || n.isNull()) {
+      return def;
+    }
+    if (n.isBoolean()) {
+      return n.asBoolean();
+    }
+    String s = n.asText().toLowerCase(Locale.ROOT);
+    if (s.equals("true") || s.equals("false")) {
+      return Boolean.parseBoolean(s);
+    }
+    problems.add(join(path, field) + ": \"" + Identifiers.abbreviate(n.asText()) + "\" must be true or false");
+    return def;
+  }
+
+  private Duration duration(JsonNode node, String path, String field, Duration def) {
+    JsonNode n = node == null ? null : node.get(field);
+    if (n == null || n.isNull()) {
+      return def;
+    }
+    Duration d = parseDuration(n.asText());
+    if (d == null) {
+      problems.add(join(path, field) + ": \"" + Identifiers.abbreviate(n.asText())
+          + "\" is not a duration; write e.g. 500ms, 30s, 5m, 1h or PT30S");
+      return def;
+    }
+    if (d.isZero() || d.isNegative()) {
+      problems.add(join(path, field) + ": must be positive");
+      return def;
+    }
+    return d;
+  }
+
+  /** Parses {@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h}, {@code 2d} or ISO-8601 ({@code PT30S}); null if neither. */
+  public static Duration parseDuration(String text) {
+    String s = text.trim().toLowerCase(Locale.ROOT);
+    Matcher m = DURATION.matcher(s);
+    if (m.matches()) {
+      long v = Long.parseLong(m.group(1));
+      return switch (m.group(2)) {
+        case "ms" -> Duration.ofMillis(v);
+        case "s" -> Duration.ofSeconds(v);
+        case "m" -> Duration.ofMinutes(v);
+        case "h" -> Duration.ofHours(v);
+        default -> Duration.ofDays(v);
+      };
+    }
+    try {
+      return Duration.parse(text.trim().toUpperCase(Locale.ROOT));
+    } catch (DateTimeParseException e) {
+      return null;
+    }
+  }
+
+  private <E> E enumValue(JsonNode node, String path, String field, E def, Function<String, E> parse, String allowed) {
+    JsonNode n = node == null ? null : node.get(field);
+    if (n == null || n.isNull()) {
+      return def;
+    }
+    E v = parse.apply(n.asText());
+    if (v == null) {
+      problems.add(join(path, field) + ": \"" + Identifiers.abbreviate(n.asText()) + "\" must be one of " + allowed);
+      return def;
+    }
+    return v;
+  }
+
+  private Map<String, String> stringMap(JsonNode node, String path, String field) {
+    Map<String, String> out = new LinkedHashMap<>();
+    JsonNode n = node == null ? null : node.get(field);
+    if (n == null || n.isNull()) {
+      return out;
+    }
+    if (!n.isObject()) {
+      problems.add(join(path, field) + ": must be a mapping of name: value");
+      return out;
+    }
+    n.fields().forEachRemaining(e -> {
+      if (!e.getValue().isValueNode()) {
+        problems.add(join(path, field) + "." + e.getKey() + ": must be a single value");
+      } else {
+        out.put(e.getKey(), e.getValue().asText());
+      }
+    });
+    return out;
+  }
+
+  private static String join(String path, String field) {
+    return path.isEmpty() ? field : path + "." + field;
+  }
+}

@@ -1,0 +1,36 @@
+package io.migrationverifier.config;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A logical table compared between the two databases. Columns not listed in {@link #columns}
+ * are compared under their own name with default rules.
+ */
+public record TableConfig(
+    String name,
+    String sourceTable,
+    String targetTable,
+    List<String> key,
+    List<ColumnRule> columns,
+    Duration window) {
+
+  public TableConfig {
+    key = List.copyOf(key);
+    columns = List.copyOf(columns);
+  }
+
+  public String physicalTable(Side side) {
+    return side == Side.SOURCE ? sourceTable : targetTable;
+  }
+
+  public Optional<ColumnRule> column(String logicalName) {
+    return columns.stream().filter(c -> c.name().equals(logicalName)).findFirst();
+  }
+
+  /** The window of this table: its own, else the verifier's. */
+  public Duration effectiveWindow(VerifySettings verify) {
+    return window != null ? window : verify.window();
+  }
+}

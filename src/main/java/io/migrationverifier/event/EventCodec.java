@@ -1,0 +1,283 @@
+package io.migrationverifier.event;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import io.migrationverifier.canonical.CanonicalRow;
+import io.migrationverifier.canonical.FieldDiff;
+import io.migrationverifier.config.Side;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+/**
+ * JSON of the event contracts (DESIGN section 3), written and read with Jackson's streaming API:
+ * change events are on the hot path of both capture and verify.
+ */
+public final class EventCodec {
+  private static final JsonFactory JSON = new JsonFactory();
+
+  private EventCodec() {}
+
+  // ---- change topics -----------------------------------------------------------------------
+
+  public static byte[] encode(ChangeEvent e) {
+    return write(g -> {
+      g.writeStartObject();
+      g.writeNumberField("v", ChangeEvent.VERSION);
+      g.writeStringField("side", e.side().id());
+      g.writeStringField("table", e.table());
+      writeMap(g, "key", e.key());
+      g.writeStringField("op", e.op().code());
+      if (e.row() == null) {
+        g.writeNullField("row");
+      } else {
+        writeMap(g, "row", e.row().values());
+      }
+      if (e.hash() == null) {
+        g.writeNullField("hash");
+      } else {
+        g.writeStringField("hash", e.hash());
+      }
+      g.writeNumberField("ts", e.ts());
+      g.writeStringField("pos", e.pos());
+      g.writeEndObject();
+    });
+  }
+
+  public static byte[] encode(Watermark w) {
+    return write(g -> {
+      g.writeStartObject();
+      g.writeNumberField("v", ChangeEvent.VERSION);
+      g.writeStringField("side", w.side().id());
+      g.writeNumberField("watermark", w.watermark());
+      g.writeEndObject();
+    });
+  }
+
+  /** Reads a change-topic value; throws {@link MalformedEventException} saying what is wrong. */
+  public static ChangeRecord decodeChange(byte[] bytes) {
+    if (bytes == null) {
+      throw new MalformedEventException("null value (tombstone): change topics carry no tombstones");
+    }
+    Integer v = null;
+    String side = null;
+    String table = null;
+    TreeMap<String, String> key = null;
+    String op = null;
+    TreeMap<String, String> row = null;
+    boolean rowSeen = false;
+    String hash = null;
+    Long ts = null;
+    String pos = null;
+    Long watermark = null;
+    try (JsonParser p = JSON.createParser(bytes)) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        throw new MalformedEventException("value is not a JSON object");
+      }
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String f = p.currentName();
+        JsonToken t = p.nextToken();
+        switch (f) {
+          case "v" -> v = t == JsonToken.VALUE_NUMBER_INT ? p.getIntValue() : -1;
+          case "side" -> side = t == JsonToken.VALUE_STRING ? p.getText() : null;
+          case "table" -> table = t == JsonToken.VALUE_STRING ? p.getText() : null;
+          case "key" -> key = t == JsonToken.START_OBJECT ? readMap(p, "key") : null;
+          case "op" -> op = t == JsonToken.VALUE_STRING ? p.getText() : null;
+          case "row" -> {
+            rowSeen = true;
+            if (t == JsonToken.START_OBJECT) {
+              row = readMap(p, "row");
+            } else if (t != JsonToken.VALUE_NULL) {
+              throw new MalformedEventException("\"row\" must be an object or null");
+            }
+          }
+          case "hash" -> hash = t == JsonToken.VALUE_STRING ? p.getText() : null;
+          case "ts" -> ts = t == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : null;
+          case "pos" -> pos = t == JsonToken.VALUE_STRING ? p.getText() : null;
+          case "watermark" -> watermark = t == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : null;
+          default -> p.skipChildren(); // unknown fields are allowed: newer writers may add some
+        }
+      }
+      if (p.currentToken() != JsonToken.END_OBJECT || p.nextToken() != null) {
+        throw new MalformedEventException("trailing content after the JSON object");
+      }
+    } catch (JsonProcessingException e) {
+      throw new MalformedEventException("not valid JSON: " + e.getOriginalMessage(), e);
+    } catch (IOException e) {
+      throw new MalformedEventException("unreadable value: " + e.getMessage(), e);
+    }
+    if (v == null || v != ChangeEvent.VERSION) {
+      throw new MalformedEventException("\"v\" must be " + ChangeEvent.VERSION + " (got " + v + ")");
+    }
+    Side s = Side.fromId(side);
+    if (s == null) {
+      throw new MalformedEventException("\"side\" must be \"source\" or \"target\" (got " + side + ")");
+    }
+    if (watermark != null && table == null) {
+      return new Watermark(s, watermark);
+    }
+    if (table == null || table.isEmpty()) {
+      throw new MalformedEventException("\"table\" is missing (neither a change event nor a watermark)");
+    }
+    if (key == null || key.isEmpty()) {
+      throw new MalformedEventException("\"key\" must be a non-empty object");
+    }
+    Op o = Op.fromCode(op);
+    if (o == null) {
+      throw new MalformedEventException("\"op\" must be one of c, u, d, r (got " + op + ")");
+    }
+    if (ts == null) {
+      throw new MalformedEventException("\"ts\" (commit time, epoch ms) is missing or not an integer");
+    }
+    if (pos == null || pos.isEmpty()) {
+      throw new MalformedEventException("\"pos\" is missing");
+    }
+    CanonicalRow canonical = null;
+    if (o != Op.DELETE) {
+      if (!rowSeen || (row == null && hash == null)) {
+        throw new MalformedEventException("\"row\" is required for op " + op);
+      }
+      if (row != null) {
+        canonical = CanonicalRow.of(row);
+        if (hash == null) {
+          hash = canonical.hash();
+        }
+      }
+    } else {
+      hash = null;
+    }
+    return new ChangeEvent(s, table, key, o, canonical, hash, ts, pos);
+  }
+
+  private static TreeMap<String, String> readMap(JsonParser p, String what) throws IOException {
+    TreeMap<String, String> m = new TreeMap<>();
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String name = p.currentName();
+      JsonToken t = p.nextToken();
+      if (t == JsonToken.VALUE_NULL) {
+        m.put(name, null);
+      } else if (t.isScalarValue()) {
+        m.put(name, p.getText());
+      } else {
+        throw new MalformedEventException("\"" + what + "." + name + "\" must be a string or null (canonical form)");
+      }
+    }
+    return m;
+  }
+
+  // ---- discrepancies and health ------------------------------------------------------------
+
+  public static byte[] encode(Discrepancy d) {
+    return write(g -> {
+      g.writeStartObject();
+      g.writeNumberField("v", Discrepancy.VERSION);
+      g.writeStringField("id", d.id());
+      g.writeStringField("kind", d.kind().name());
+      g.writeStringField("table", d.table());
+      writeMap(g, "key", d.key());
+      g.writeStringField("detector", d.detector());
+      g.writeNumberField("divergedSince", d.divergedSince());
+      g.writeNumberField("detectedAt", d.detectedAt());
+      writeNullableMap(g, "source", d.source());
+      writeNullableMap(g, "target", d.target());
+      g.writeArrayFieldStart("fields");
+      for (FieldDiff f : d.fields()) {
+        g.writeStartObject();
+        g.writeStringField("name", f.name());
+        writeNullableString(g, "source", f.source());
+        writeNullableString(g, "target", f.target());
+        if (f.missingOn() != null) {
+          g.writeStringField("missingOn", f.missingOn());
+        }
+        g.writeEndObject();
+      }
+      g.writeEndArray();
+      if (d.kind() == DiscrepancyKind.RESOLVED) {
+        g.writeStringField("resolves", d.resolves());
+        g.writeNumberField("resolvedAt", d.resolvedAt());
+        g.writeStringField("resolution", d.resolution());
+        g.writeNumberField("openForMs", d.openForMs());
+      }
+      g.writeNumberField("emittedAt", d.emittedAt());
+      g.writeEndObject();
+    });
+  }
+
+  public static byte[] encode(HealthEvent h) {
+    return write(g -> {
+      g.writeStartObject();
+      g.writeNumberField("v", 1);
+      g.writeStringField("kind", h.kind());
+      g.writeStringField("side", h.side());
+      g.writeNumberField("partition", h.partition());
+      if (h.watermark() == null) {
+        g.writeNullField("watermark");
+      } else {
+        g.writeNumberField("watermark", h.watermark());
+      }
+      if (h.otherWatermark() == null) {
+        g.writeNullField("otherWatermark");
+      } else {
+        g.writeNumberField("otherWatermark", h.otherWatermark());
+      }
+      g.writeNumberField("lagMs", h.lagMs());
+      g.writeNumberField("emittedAt", h.emittedAt());
+      g.writeEndObject();
+    });
+  }
+
+  public static byte[] healthKey(String side, int partition) {
+    return write(g -> {
+      g.writeStartObject();
+      g.writeStringField("side", side);
+      g.writeNumberField("partition", partition);
+      g.writeEndObject();
+    });
+  }
+
+  // ---- helpers -----------------------------------------------------------------------------
+
+  private interface Writer {
+    void write(JsonGenerator g) throws IOException;
+  }
+
+  private static byte[] write(Writer w) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+    try (JsonGenerator g = JSON.createGenerator(out)) {
+      w.write(g);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out.toByteArray();
+  }
+
+  private static void writeMap(JsonGenerator g, String name, Map<String, String> m) throws IOException {
+    g.writeObjectFieldStart(name);
+    for (Map.Entry<String, String> e : m.entrySet()) {
+      writeNullableString(g, e.getKey(), e.getValue());
+    }
+    g.writeEndObject();
+  }
+
+  private static void writeNullableMap(JsonGenerator g, String name, SortedMap<String, String> m) throws IOException {
+    if (m == null) {
+      g.writeNullField(name);
+    } else {
+      writeMap(g, name, m);
+    }
+  }
+
+  private static void writeNullableString(JsonGenerator g, String name, String v) throws IOException {
+    if (v == null) {
+      g.writeNullField(name);
+    } else {
+      g.writeStringField(name, v);
+    }
+  }
+}

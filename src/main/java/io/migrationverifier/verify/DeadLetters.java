@@ -1,0 +1,28 @@
+package io.migrationverifier.verify;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+
+/**
+ * Header names of dead-letter records: the same as Kafka Streams' own DLQ
+ * ({@code org.apache.kafka.streams.errors.internals.ExceptionHandlerUtils}), so tools that read
+ * Kafka's dead letters read ours.
+ */
+public final class DeadLetters {
+  public static final String EXCEPTION = "__streams.errors.exception";
+  public static final String MESSAGE = "__streams.errors.message";
+  public static final String STACKTRACE = "__streams.errors.stacktrace";
+  public static final String TOPIC = "__streams.errors.topic";
+  public static final String PARTITION = "__streams.errors.partition";
+  public static final String OFFSET = "__streams.errors.offset";
+  private static final int MAX_TRACE = 8 * 1024;
+
+  private DeadLetters() {}
+
+  static String stackTrace(Throwable e) {
+    StringWriter w = new StringWriter();
+    e.printStackTrace(new PrintWriter(w));
+    String s = w.toString();
+    return s.length() <= MAX_TRACE ? s : s.substring(0, MAX_TRACE);
+  }
+}

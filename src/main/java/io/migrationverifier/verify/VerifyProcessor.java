@@ -1,0 +1,409 @@
+package io.migrationverifier.verify;
+
+import io.migrationverifier.canonical.CanonicalKey;
+import io.migrationverifier.canonical.CanonicalRow;
+import io.migrationverifier.canonical.FieldDiff;
+import io.migrationverifier.canonical.Hash128;
+import io.migrationverifier.canonical.RowComparator;
+import io.migrationverifier.config.Side;
+import io.migrationverifier.event.ChangeEvent;
+import io.migrationverifier.event.ChangeRecord;
+import io.migrationverifier.event.Discrepancy;
+import io.migrationverifier.event.DiscrepancyKind;
+import io.migrationverifier.event.EventCodec;
+import io.migrationverifier.event.HealthEvent;
+import io.migrationverifier.event.MalformedEventException;
+import io.migrationverifier.event.Op;
+import io.migrationverifier.event.Watermark;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.utils.Bytes;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.processor.api.RecordMetadata;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+
+/**
+ * The watermark-confirmed comparison of one partition of both change topics (DESIGN section 4).
+ *
+ * <p>Changes are not applied when they arrive: they wait in {@code verify-pending}, ordered by
+ * (event time, side, arrival), until the watermarks of BOTH sides have passed them. They are
+ * then applied in event-time order, interleaved with the deadlines ({@code t0 + window}) that
+ * fall between them. The outcome is therefore that of a sequential model over the merged history
+ * sorted by event time, whatever the order in which the two topics happen to be consumed, and
+ * whatever the wall clock says: a disagreement is reported when it still holds at its deadline in
+ * event time, and its kind is the state at that instant.
+ */
+final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]> {
+  private static final byte[] EMPTY = new byte[0];
+  private static final Bytes META_KEY = Bytes.wrap("meta".getBytes(StandardCharsets.UTF_8));
+  private static final int BATCH = 256;
+
+  private final String sourceTopic;
+  private final String targetTopic;
+  private final Map<String, VerifyTopology.TableRules> tables;
+  private final long stallMs;
+  private final VerifyListener listener;
+
+  private ProcessorContext<byte[], byte[]> ctx;
+  private KeyValueStore<Bytes, byte[]> keyState;
+  private KeyValueStore<Bytes, byte[]> pending;
+  private KeyValueStore<Bytes, byte[]> deadlines;
+  private KeyValueStore<Bytes, byte[]> metaStore;
+  private PartitionMeta meta;
+  private int partition;
+  /** A lower bound of the earliest deadline in the index; MIN when unknown. Saves a seek per change. */
+  private long deadlineHint = Long.MIN_VALUE;
+
+  VerifyProcessor(String sourceTopic, String targetTopic, Map<String, VerifyTopology.TableRules> tables, long stallMs,
+      VerifyListener listener) {
+    this.sourceTopic = sourceTopic;
+    this.targetTopic = targetTopic;
+    this.tables = tables;
+    this.stallMs = stallMs;
+    this.listener = listener;
+  }
+
+  @Override
+  public void init(ProcessorContext<byte[], byte[]> context) {
+    ctx = context;
+    keyState = context.getStateStore(VerifyTopology.KEY_STATE_STORE);
+    pending = context.getStateStore(VerifyTopology.PENDING_STORE);
+    deadlines = context.getStateStore(VerifyTopology.DEADLINE_STORE);
+    metaStore = context.getStateStore(VerifyTopology.META_STORE);
+    meta = PartitionMeta.decode(metaStore.get(META_KEY));
+    partition = context.taskId().partition();
+    deadlineHint = Long.MIN_VALUE;
+  }
+
+  @Override
+  public void process(Record<byte[], byte[]> record) {
+    String topic = ctx.recordMetadata().map(RecordMetadata::topic).orElse("");
+    Side side = topic.equals(sourceTopic) ? Side.SOURCE : topic.equals(targetTopic) ? Side.TARGET : null;
+    try {
+      if (side == null) {
+        throw new MalformedEventException("record from unexpected topic " + topic);
+      }
+      ChangeRecord cr = EventCodec.decodeChange(record.value());
+      if (cr.getClass() == Watermark.class) {
+        onWatermark(side, (Watermark) cr);
+      } else {
+        onChange(side, (ChangeEvent) cr, record.key());
+      }
+    } catch (MalformedEventException e) {
+      deadLetter(record, topic, e);
+    }
+  }
+
+  // ---- arrival -----------------------------------------------------------------------------
+
+  private void onChange(Side side, ChangeEvent e, byte[] recordKey) {
+    if (e.side() != side) {
+      throw new MalformedEventException("event says side \"" + e.side().id() + "\" but arrived on the "
+          + side.id() + " change topic");
+    }
+    if (recordKey == null) {
+      throw new MalformedEventException("change event with a null record key (only watermarks have null keys)");
+    }
+    if (!tables.containsKey(e.table())) {
+      throw new MalformedEventException("unknown table \"" + e.table() + "\"; configured tables: " + tables.keySet());
+    }
+    byte[] stateKey = e.canonicalKey().toBytes();
+    if (!Arrays.equals(stateKey, recordKey)) {
+      CanonicalKey fromRecord;
+      try {
+        fromRecord = CanonicalKey.parse(recordKey);
+      } catch (IllegalArgumentException ex) {
+        throw new MalformedEventException(ex.getMessage(), ex);
+      }
+      if (!fromRecord.equals(e.canonicalKey())) {
+        throw new MalformedEventException("record key " + fromRecord + " does not match the event's table and key "
+            + e.canonicalKey());
+      }
+    }
+    int i = PartitionMeta.i(side);
+    // A side's changes reach a partition in commit order; anything at or before the last accepted
+    // position is a replay (capture restarted from an older offset) and changes nothing.
+    if (meta.lastPos[i] != null && e.pos().compareTo(meta.lastPos[i]) <= 0) {
+      listener.duplicateIgnored(side);
+      return;
+    }
+    meta.lastPos[i] = e.pos();
+    // Keep a side's buffered order equal to its commit order even if its clock stepped back.
+    long t = Math.max(e.ts(), meta.lastTs[i]);
+    boolean late = meta.frontier != PartitionMeta.NONE && t <= meta.frontier;
+    if (late) {
+      // The capture promised (by a watermark) that nothing at or before the frontier was still to
+      // come. Apply it now rather than rewrite history; it starts its disagreement now.
+      listener.lateChange(side, meta.frontier - e.ts());
+      t = meta.frontier;
+    }
+    meta.lastTs[i] = t;
+    long seq = ++meta.seq[i];
+    pending.put(pendingKey(t, side, seq), PendingChange.encode(stateKey, e));
+    if (late) {
+      drain();
+    }
+    saveMeta();
+  }
+
+  private void onWatermark(Side side, Watermark w) {
+    if (w.side() != side) {
+      throw new MalformedEventException("watermark says side \"" + w.side().id() + "\" but arrived on the "
+          + side.id() + " change topic");
+    }
+    int i = PartitionMeta.i(side);
+    if (w.watermark() <= meta.watermark[i]) {
+      return; // watermarks never go back; an older one says nothing new
+    }
+    meta.watermark[i] = w.watermark();
+    if (meta.firstWatermark[i] == PartitionMeta.NONE) {
+      meta.firstWatermark[i] = w.watermark();
+    }
+    listener.watermark(partition, side, w.watermark());
+    checkStalls();
+    drain();
+    saveMeta();
+  }
+
+  // ---- the merged history, in event-time order --------------------------------------------
+
+  private void drain() {
+    long w = meta.both();
+    if (w == PartitionMeta.NONE) {
+      return;
+    }
+    byte[] upper = new byte[17];
+    Bin.putSortableLong(upper, 0, w);
+    Arrays.fill(upper, 8, 17, (byte) 0xff);
+    Bytes from = Bytes.wrap(new byte[0]);
+    Bytes to = Bytes.wrap(upper);
+    while (true) {
+      List<KeyValue<Bytes, byte[]>> batch = new ArrayList<>(BATCH);
+      try (KeyValueIterator<Bytes, byte[]> it = pending.range(from, to)) {
+        while (it.hasNext() && batch.size() < BATCH) {
+          batch.add(it.next());
+        }
+      }
+      if (batch.isEmpty()) {
+        break;
+      }
+      for (KeyValue<Bytes, byte[]> kv : batch) {
+        byte[] k = kv.key.get();
+        long t = Bin.getSortableLong(k, 0);
+        // deadlines strictly before this change fire first: a fix committed exactly at t0 + window
+        // is in time, anything later is not
+        fireDeadlinesBefore(t);
+        apply(Side.values()[k[8]], t, PendingChange.decode(kv.value));
+        pending.delete(kv.key);
+      }
+    }
+    fireDeadlinesBefore(w == Long.MAX_VALUE ? w : w + 1);
+    if (w > meta.frontier) {
+      meta.frontier = w;
+    }
+  }
+
+  private void apply(Side side, long t, PendingChange c) {
+    VerifyTopology.TableRules rules = tables.get(c.table());
+    if (rules == null) {
+      // the table was removed from the config while changes of it were buffered
+      listener.malformed(side == Side.SOURCE ? sourceTopic : targetTopic, "buffered change of unconfigured table");
+      return;
+    }
+    Bytes key = Bytes.wrap(c.stateKey());
+    KeyState s = KeyState.decode(keyState.get(key));
+    s.set(side, c.op() != Op.DELETE, c.hash(), c.row());
+    listener.changeApplied(c.table(), side);
+    boolean agree = agrees(s, rules.comparator());
+    if (!agree) {
+      if (!s.disagreeing()) {
+        s.t0 = t;
+        s.deadline = saturatedAdd(t, rules.windowMs());
+        deadlines.put(deadlineKey(s.deadline, c.stateKey()), EMPTY);
+        if (deadlineHint != Long.MIN_VALUE) {
+          deadlineHint = Math.min(deadlineHint, s.deadline);
+        }
+      }
+    } else if (s.disagreeing()) {
+      if (s.reported) {
+        emitResolved(c.stateKey(), c.table(), s, t, side, rules);
+      } else {
+        listener.converged(c.table(), t - s.t0);
+        deadlines.delete(deadlineKey(s.deadline, c.stateKey()));
+      }
+      s.clearDisagreement();
+    }
+    if (s.empty()) {
+      keyState.delete(key); // deleted on both sides: nothing left to remember
+    } else {
+      keyState.put(key, s.encode());
+    }
+  }
+
+  private static boolean agrees(KeyState s, RowComparator comparator) {
+    if (!s.sourcePresent && !s.targetPresent) {
+      return true;
+    }
+    if (s.sourcePresent != s.targetPresent) {
+      return false;
+    }
+    if (s.sourceHash != null && s.sourceHash.equals(s.targetHash)) {
+      return true;
+    }
+    // Hashes differ: tolerances and custom comparators may still call the rows equal.
+    return s.sourceRow != null && s.targetRow != null
+        && comparator.equivalent(CanonicalRow.of(s.sourceRow), CanonicalRow.of(s.targetRow));
+  }
+
+  private void fireDeadlinesBefore(long t) {
+    if (deadlineHint != Long.MIN_VALUE && deadlineHint >= t) {
+      return;
+    }
+    byte[] upper = new byte[8];
+    Bin.putSortableLong(upper, 0, t);
+    Bytes to = Bytes.wrap(upper); // keys are 8 bytes + record key, so every key of time t sorts after it
+    while (true) {
+      List<byte[]> due = new ArrayList<>(BATCH);
+      try (KeyValueIterator<Bytes, byte[]> it = deadlines.range(Bytes.wrap(new byte[0]), to)) {
+        while (it.hasNext() && due.size() < BATCH) {
+          due.add(it.next().key.get());
+        }
+      }
+      if (due.isEmpty()) {
+        break;
+      }
+      for (byte[] dk : due) {
+        fire(Bin.getSortableLong(dk, 0), Arrays.copyOfRange(dk, 8, dk.length));
+        deadlines.delete(Bytes.wrap(dk));
+      }
+    }
+    try (KeyValueIterator<Bytes, byte[]> it = deadlines.all()) {
+      deadlineHint = it.hasNext() ? Bin.getSortableLong(it.next().key.get(), 0) : Long.MAX_VALUE;
+    }
+  }
+
+  private void fire(long deadline, byte[] stateKey) {
+    Bytes key = Bytes.wrap(stateKey);
+    byte[] raw = keyState.get(key);
+    if (raw == null) {
+      return;
+    }
+    KeyState s = KeyState.decode(raw);
+    if (!s.disagreeing() || s.reported || s.deadline != deadline) {
+      return; // superseded: the disagreement this deadline belonged to is over
+    }
+    CanonicalKey ck = CanonicalKey.parse(stateKey);
+    VerifyTopology.TableRules rules = tables.get(ck.table());
+    DiscrepancyKind kind = s.kindNow();
+    List<FieldDiff> fields = kind == DiscrepancyKind.VALUE_MISMATCH && s.sourceRow != null && s.targetRow != null
+        && rules != null
+        ? rules.comparator().diff(CanonicalRow.of(s.sourceRow), CanonicalRow.of(s.targetRow))
+        : List.of();
+    s.reported = true;
+    s.openId = discrepancyId(stateKey, s.t0, "open");
+    s.reportedKind = kind;
+    s.detectedAt = deadline;
+    keyState.put(key, s.encode());
+    Discrepancy d = new Discrepancy(s.openId, kind, ck.table(), ck.key(), Discrepancy.DETECTOR_STREAM, s.t0, deadline,
+        s.sourcePresent ? s.sourceRow : null, s.targetPresent ? s.targetRow : null, fields, null, null, null, null,
+        ctx.currentSystemTimeMs());
+    emit(VerifyTopology.DISCREPANCY_SINK, stateKey, EventCodec.encode(d), null);
+    listener.reported(ck.table(), kind);
+  }
+
+  private void emitResolved(byte[] stateKey, String table, KeyState s, long t, Side side,
+      VerifyTopology.TableRules rules) {
+    CanonicalKey ck = CanonicalKey.parse(stateKey);
+    Discrepancy d = new Discrepancy(discrepancyId(stateKey, s.t0, "resolved"), DiscrepancyKind.RESOLVED, table,
+        ck.key(), Discrepancy.DETECTOR_STREAM, s.t0, s.detectedAt, s.sourcePresent ? s.sourceRow : null,
+        s.targetPresent ? s.targetRow : null, List.of(), s.openId, t,
+        side == Side.TARGET ? "target-change" : "source-change", t - s.t0, ctx.currentSystemTimeMs());
+    emit(VerifyTopology.DISCREPANCY_SINK, stateKey, EventCodec.encode(d), null);
+    listener.resolved(table, t - s.t0);
+  }
+
+  /** Deterministic: reprocessing the same histories gives the same ids, so consumers can de-duplicate. */
+  static String discrepancyId(byte[] stateKey, long t0, String what) {
+    byte[] suffix = (":" + t0 + ":" + what).getBytes(StandardCharsets.UTF_8);
+    byte[] all = Arrays.copyOf(stateKey, stateKey.length + suffix.length);
+    System.arraycopy(suffix, 0, all, stateKey.length, suffix.length);
+    String h = Hash128.hex(all);
+    return h.substring(0, 8) + "-" + h.substring(8, 12) + "-" + h.substring(12, 16) + "-" + h.substring(16, 20) + "-"
+        + h.substring(20, 32);
+  }
+
+  // ---- side health --------------------------------------------------------------------------
+
+  private void checkStalls() {
+    for (Side x : Side.values()) {
+      int xi = PartitionMeta.i(x);
+      int oi = PartitionMeta.i(x.other());
+      if (meta.watermark[oi] == PartitionMeta.NONE) {
+        continue;
+      }
+      long base = meta.watermark[xi] != PartitionMeta.NONE ? meta.watermark[xi] : meta.firstWatermark[oi];
+      long lag = meta.watermark[oi] - base;
+      boolean stalledNow = lag > stallMs;
+      if (stalledNow != meta.stalled[xi]) {
+        meta.stalled[xi] = stalledNow;
+        HealthEvent h = new HealthEvent(stalledNow ? HealthEvent.SIDE_STALLED : HealthEvent.SIDE_RECOVERED, x.id(),
+            partition, meta.watermark[xi] == PartitionMeta.NONE ? null : meta.watermark[xi], meta.watermark[oi], lag,
+            ctx.currentSystemTimeMs());
+        emit(VerifyTopology.HEALTH_SINK, EventCodec.healthKey(x.id(), partition), EventCodec.encode(h), null);
+        listener.stalled(partition, x, stalledNow);
+      }
+    }
+  }
+
+  // ---- output and errors ------------------------------------------------------------------
+
+  private void deadLetter(Record<byte[], byte[]> record, String topic, Exception e) {
+    Headers headers = new RecordHeaders(record.headers().toArray());
+    RecordMetadata md = ctx.recordMetadata().orElse(null);
+    headers.add(DeadLetters.EXCEPTION, e.getClass().getName().getBytes(StandardCharsets.UTF_8));
+    headers.add(DeadLetters.MESSAGE, String.valueOf(e.getMessage()).getBytes(StandardCharsets.UTF_8));
+    headers.add(DeadLetters.STACKTRACE, DeadLetters.stackTrace(e).getBytes(StandardCharsets.UTF_8));
+    headers.add(DeadLetters.TOPIC, topic.getBytes(StandardCharsets.UTF_8));
+    headers.add(DeadLetters.PARTITION, String.valueOf(md == null ? -1 : md.partition()).getBytes(StandardCharsets.UTF_8));
+    headers.add(DeadLetters.OFFSET, String.valueOf(md == null ? -1 : md.offset()).getBytes(StandardCharsets.UTF_8));
+    ctx.forward(new Record<>(record.key(), record.value(), record.timestamp(), headers), VerifyTopology.DLQ_SINK);
+    listener.malformed(topic, e.getMessage());
+  }
+
+  private void emit(String sink, byte[] key, byte[] value, Headers headers) {
+    ctx.forward(new Record<>(key, value, ctx.currentSystemTimeMs(), headers), sink);
+  }
+
+  private void saveMeta() {
+    metaStore.put(META_KEY, meta.encode());
+  }
+
+  private static Bytes pendingKey(long t, Side side, long seq) {
+    byte[] k = new byte[17];
+    Bin.putSortableLong(k, 0, t);
+    k[8] = (byte) side.ordinal();
+    Bin.putSortableLong(k, 9, seq);
+    return Bytes.wrap(k);
+  }
+
+  private static Bytes deadlineKey(long deadline, byte[] stateKey) {
+    byte[] k = new byte[8 + stateKey.length];
+    Bin.putSortableLong(k, 0, deadline);
+    System.arraycopy(stateKey, 0, k, 8, stateKey.length);
+    return Bytes.wrap(k);
+  }
+
+  private static long saturatedAdd(long a, long b) {
+    long r = a + b;
+    return ((a ^ r) & (b ^ r)) < 0 ? Long.MAX_VALUE : r;
+  }
+}

@@ -1,0 +1,84 @@
+package io.migrationverifier.verify;
+
+import io.migrationverifier.canonical.Canonicalizer;
+import io.migrationverifier.canonical.RowComparator;
+import io.migrationverifier.config.Side;
+import io.migrationverifier.config.TableConfig;
+import io.migrationverifier.config.Topics;
+import io.migrationverifier.config.VerifierConfig;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.utils.Bytes;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.StoreBuilder;
+import org.apache.kafka.streams.state.Stores;
+
+/**
+ * Builds the verify topology from config alone: no I/O, no clients, so it can be described,
+ * documented and run under TopologyTestDriver exactly as in production. Every node, store and
+ * topic is named; internal topics are the stores' changelogs
+ * ({@code <name>.verify-<store>-changelog}).
+ */
+public final class VerifyTopology {
+  public static final String SOURCE_NODE = "source-changes";
+  public static final String TARGET_NODE = "target-changes";
+  public static final String VERIFY_NODE = "verify";
+  public static final String DISCREPANCY_SINK = "discrepancies-sink";
+  public static final String HEALTH_SINK = "health-sink";
+  public static final String DLQ_SINK = "changes-dlq-sink";
+  public static final String KEY_STATE_STORE = "verify-key-state";
+  public static final String PENDING_STORE = "verify-pending";
+  public static final String DEADLINE_STORE = "verify-deadlines";
+  public static final String META_STORE = "verify-meta";
+
+  /** What the processor needs of a table: its window and its row comparator. */
+  record TableRules(long windowMs, RowComparator comparator) {}
+
+  private VerifyTopology() {}
+
+  public static Topology build(VerifierConfig config) {
+    return build(config, VerifyListener.NONE);
+  }
+
+  public static Topology build(VerifierConfig config, VerifyListener listener) {
+    Topics topics = config.topics();
+    Canonicalizer canonicalizer = Canonicalizer.forConfig(config);
+    Map<String, TableRules> tables = new HashMap<>();
+    for (TableConfig t : config.tables()) {
+      tables.put(t.name(), new TableRules(t.effectiveWindow(config.verify()).toMillis(),
+          canonicalizer.comparator(t.name()).orElseThrow()));
+    }
+    String sourceTopic = topics.changes(Side.SOURCE);
+    String targetTopic = topics.changes(Side.TARGET);
+    long stallMs = config.verify().stallThreshold().toMillis();
+
+    Topology topology = new Topology();
+    topology.addSource(SOURCE_NODE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), sourceTopic);
+    topology.addSource(TARGET_NODE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), targetTopic);
+    topology.addProcessor(VERIFY_NODE,
+        () -> new VerifyProcessor(sourceTopic, targetTopic, Map.copyOf(tables), stallMs, listener),
+        SOURCE_NODE, TARGET_NODE);
+    topology.addStateStore(store(KEY_STATE_STORE), VERIFY_NODE);
+    topology.addStateStore(store(PENDING_STORE), VERIFY_NODE);
+    topology.addStateStore(store(DEADLINE_STORE), VERIFY_NODE);
+    topology.addStateStore(store(META_STORE), VERIFY_NODE);
+    topology.addSink(DISCREPANCY_SINK, topics.discrepancies(), new ByteArraySerializer(), new ByteArraySerializer(),
+        VERIFY_NODE);
+    topology.addSink(HEALTH_SINK, topics.health(), new ByteArraySerializer(), new ByteArraySerializer(), VERIFY_NODE);
+    topology.addSink(DLQ_SINK, topics.changesDlq(), new ByteArraySerializer(), new ByteArraySerializer(),
+        VERIFY_NODE);
+    return topology;
+  }
+
+  private static StoreBuilder<KeyValueStore<Bytes, byte[]>> store(String name) {
+    // RocksDB with a changelog (restored after a crash or rebalance); the record cache folds the
+    // put-then-delete of short-lived pending entries before they reach RocksDB and the changelog.
+    return Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(name), Serdes.Bytes(), Serdes.ByteArray())
+        .withCachingEnabled()
+        .withLoggingEnabled(Map.of());
+  }
+}
