@@ -37,7 +37,7 @@ public final class ConfigLoader {
   private static final Pattern SUBSTITUTION = Pattern.compile("\\$\\{(env|file):([^}]*)}");
   private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,99}");
   private static final Pattern CLASS_NAME =
-      Pattern.compile("[A-Za-z_$][A-Za-z0-9_$]*(\\.[A-Za-z_$][A-Za-z0-9_$]*)*");
+      Pattern.compile("[A-Za-z_$][A-Za-z0-9_$.-]{0,199}");
   private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)");
 
   private final Function<String, String> env;
