@@ -145,7 +145,9 @@ public final class TopologyDocs {
         A change is applied only when the watermarks of both sides in its partition have passed its
         commit time; applied changes and deadlines interleave in event-time order (a change at time t
         before a deadline at t). A key agrees when both sides are absent or hold equivalent canonical
-        rows. A disagreement starts at the commit time t0 of the change that broke agreement; it is
+        rows. A disagreement starts at the commit time t0 of the change that broke agreement (but never
+        before both sides' streams began, i.e. each side's first watermark in the partition: a side
+        whose capture, and so whose snapshot baseline, started later is not "missing" everything); it is
         reported once, with the kind of the state at t0 + window, if it still holds at its deadline;
         a reported key that agrees again emits `RESOLVED`. A change at or before the last position seen
         for its side in its partition is a replay and is ignored. The outcome depends only on the two

@@ -226,8 +226,10 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
     boolean agree = agrees(s, rules.comparator());
     if (!agree) {
       if (!s.disagreeing()) {
-        s.t0 = t;
-        s.deadline = saturatedAdd(t, rules.windowMs());
+        // Before both sides' streams began (each side's first watermark: its snapshot's start),
+        // a side's silence is not evidence: a baseline taken later on one side is not a discrepancy.
+        s.t0 = Math.max(t, Math.max(meta.firstWatermark[0], meta.firstWatermark[1]));
+        s.deadline = saturatedAdd(s.t0, rules.windowMs());
         deadlines.put(deadlineKey(s.deadline, c.stateKey()), EMPTY);
         if (deadlineHint != Long.MIN_VALUE) {
           deadlineHint = Math.min(deadlineHint, s.deadline);

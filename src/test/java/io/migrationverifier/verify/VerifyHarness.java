@@ -42,11 +42,16 @@ final class VerifyHarness implements AutoCloseable {
   private final Path stateDir;
   private final Map<Side, Long> pos = new java.util.EnumMap<>(Map.of(Side.SOURCE, 0L, Side.TARGET, 0L));
 
+  /** Where the tests' histories begin: both captures start (first watermark) just before it. */
+  static final long STREAMS_START = 1_700_000_000_000L - 1;
+
+  /** Both sides' streams start at {@link #STREAMS_START}, as a capture's first watermark would say. */
   VerifyHarness(VerifierConfig config) {
-    this(config, VerifyListener.NONE);
+    this(config, VerifyListener.NONE, true);
   }
 
-  VerifyHarness(VerifierConfig config, VerifyListener listener) {
+  /** With {@code startStreams} false, the test sends each side's first watermark itself. */
+  VerifyHarness(VerifierConfig config, VerifyListener listener, boolean startStreams) {
     this.config = config;
     try {
       stateDir = Files.createTempDirectory("verify-ttd");
@@ -63,6 +68,9 @@ final class VerifyHarness implements AutoCloseable {
     discrepancies = driver.createOutputTopic(config.topics().discrepancies(), de, de);
     health = driver.createOutputTopic(config.topics().health(), de, de);
     dlq = driver.createOutputTopic(config.topics().changesDlq(), de, de);
+    if (startStreams) {
+      watermarks(STREAMS_START);
+    }
   }
 
   static Map<String, String> row(String... kv) {

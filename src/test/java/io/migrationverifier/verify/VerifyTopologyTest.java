@@ -89,6 +89,29 @@ class VerifyTopologyTest {
   }
 
   @Test
+  void aSnapshotBaselineTakenLaterOnOneSideIsNotADiscrepancy() {
+    try (VerifyHarness h = new VerifyHarness(config(), VerifyListener.NONE, false)) {
+      // the source capture started (snapshot at T, watermark held there) an hour before the target's
+      h.watermark(SOURCE, T);
+      for (int i = 0; i < 20; i++) {
+        h.put(SOURCE, "orders", "k" + i, T, "total", "1");
+      }
+      h.watermark(SOURCE, T + 3_600_000);
+      h.watermark(TARGET, T + 3_600_000);
+      for (int i = 0; i < 20; i++) {
+        h.put(TARGET, "orders", "k" + i, T + 3_600_000, "total", i == 7 ? "2" : "1");
+      }
+      h.put(SOURCE, "orders", "only-source", T + 3_600_000 + 5, "total", "1");
+      h.watermarks(T + 3_600_000 + 10 * W);
+      // a real difference at the baseline is still reported, one window after both streams began
+      assertThat(h.readDiscrepancies())
+          .extracting(d -> d.get("key").get("id").asText() + ":" + d.get("kind").asText() + "@" + d.get("divergedSince"))
+          .containsExactlyInAnyOrder("k7:VALUE_MISMATCH@" + (T + 3_600_000), "only-source:MISSING_IN_TARGET@"
+              + (T + 3_600_000 + 5));
+    }
+  }
+
+  @Test
   void noReportWhileTheOtherSidesWatermarkLags() {
     try (VerifyHarness h = new VerifyHarness(config())) {
       h.put(SOURCE, "orders", "1", T, "total", "1");
