@@ -1,6 +1,5 @@
 package io.migrationverifier.canonical;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Collections;
 import java.util.Map;
@@ -13,8 +12,6 @@ import java.util.TreeMap;
  * Two sides holding the same logical row produce equal instances and equal {@link #hash()}es.
  */
 public final class CanonicalRow {
-  private static final byte FIELD_SEP = 0x1e;
-  private static final byte NAME_SEP = 0x1f;
   private final SortedMap<String, String> values;
   private String hash;
 
@@ -44,28 +41,65 @@ public final class CanonicalRow {
   }
 
   /**
-   * 128-bit hash of the canonical form (32 hex chars). NULL and the empty string hash
-   * differently, and so do a missing column and a NULL one.
+   * 128-bit hash of the canonical form (32 hex chars). The encoding is unambiguous: every name
+   * and value is length-prefixed, so no content can imitate a field boundary; NULL and the empty
+   * string hash differently, and so do a missing column and a NULL one. Both sides compute it
+   * independently, so the encoding never changes without a new event version.
    */
   public String hash() {
     String h = hash;
     if (h == null) {
-      ByteArrayOutputStream buf = new ByteArrayOutputStream(32 * values.size() + 16);
-      for (Map.Entry<String, String> e : values.entrySet()) {
-        buf.writeBytes(e.getKey().getBytes(StandardCharsets.UTF_8));
-        buf.write(NAME_SEP);
-        if (e.getValue() == null) {
-          buf.write(0);
+      Encoder e = ENCODER.get();
+      e.reset();
+      for (Map.Entry<String, String> entry : values.entrySet()) {
+        e.string(entry.getKey());
+        if (entry.getValue() == null) {
+          e.put((byte) 0);
         } else {
-          buf.write(1);
-          buf.writeBytes(e.getValue().getBytes(StandardCharsets.UTF_8));
+          e.put((byte) 1);
+          e.string(entry.getValue());
         }
-        buf.write(FIELD_SEP);
       }
-      h = Hash128.hex(buf.toByteArray());
+      h = Hash128.hex(e.buf, e.len);
       hash = h;
     }
     return h;
+  }
+
+  private static final ThreadLocal<Encoder> ENCODER = ThreadLocal.withInitial(Encoder::new);
+
+  /** A reusable buffer: varint length + UTF-8 bytes per string. */
+  private static final class Encoder {
+    byte[] buf = new byte[1024];
+    int len;
+
+    void reset() {
+      len = 0;
+    }
+
+    void put(byte b) {
+      ensure(1);
+      buf[len++] = b;
+    }
+
+    void string(String s) {
+      byte[] b = s.getBytes(StandardCharsets.UTF_8);
+      ensure(b.length + 5);
+      int n = b.length;
+      while ((n & ~0x7f) != 0) {
+        buf[len++] = (byte) ((n & 0x7f) | 0x80);
+        n >>>= 7;
+      }
+      buf[len++] = (byte) n;
+      System.arraycopy(b, 0, buf, len, b.length);
+      len += b.length;
+    }
+
+    private void ensure(int extra) {
+      if (len + extra > buf.length) {
+        buf = java.util.Arrays.copyOf(buf, Math.max(buf.length * 2, len + extra));
+      }
+    }
   }
 
   @Override

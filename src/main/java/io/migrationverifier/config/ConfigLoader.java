@@ -144,7 +144,7 @@ public final class ConfigLoader {
   // ---- reading -----------------------------------------------------------------------------
 
   private VerifierConfig read(ObjectNode root) {
-    known(root, "", "name", "kafka", "source", "target", "tables", "verify");
+    known(root, "", "name", "kafka", "source", "target", "tables", "verify", "capture");
     String name = string(root, "", "name", null, true);
     if (name != null && !NAME.matcher(name).matches()) {
       problems.add("name: \"" + Identifiers.abbreviate(name) + "\" must be lower-case letters, digits, '.', '_' or '-'"
@@ -154,8 +154,25 @@ public final class ConfigLoader {
     DatabaseSettings source = readDatabase(object(root, "", "source", true), "source");
     DatabaseSettings target = readDatabase(object(root, "", "target", true), "target");
     VerifySettings verify = readVerify(object(root, "", "verify", false), name);
+    CaptureSettings capture = readCapture(object(root, "", "capture", false));
     List<TableConfig> tables = readTables(root.get("tables"));
-    return new VerifierConfig(name, kafka, source, target, tables, verify);
+    return new VerifierConfig(name, kafka, source, target, tables, verify, capture);
+  }
+
+  private CaptureSettings readCapture(JsonNode node) {
+    String p = "capture";
+    known(node, p, "snapshot", "heartbeat-table", "heartbeat-interval");
+    String snapshot = string(node, p, "snapshot", CaptureSettings.SNAPSHOT_INITIAL, false);
+    if (!CaptureSettings.SNAPSHOT_INITIAL.equals(snapshot) && !CaptureSettings.SNAPSHOT_NEVER.equals(snapshot)) {
+      problems.add(p + ".snapshot: \"" + Identifiers.abbreviate(snapshot) + "\" must be initial (default) or never");
+    }
+    String table = string(node, p, "heartbeat-table", "verifier_heartbeat", false);
+    if (!CaptureSettings.NO_HEARTBEAT.equals(table) && !Identifiers.isValidQualified(table)) {
+      problems.add(p + ".heartbeat-table: \"" + Identifiers.abbreviate(table) + "\" is not a valid table name ("
+          + Identifiers.describeRule() + "), or none");
+    }
+    Duration interval = duration(node, p, "heartbeat-interval", Duration.ofSeconds(1));
+    return new CaptureSettings(snapshot, table, interval);
   }
 
   private KafkaSettings readKafka(JsonNode node) {

@@ -10,7 +10,8 @@ public record VerifierConfig(
     DatabaseSettings source,
     DatabaseSettings target,
     List<TableConfig> tables,
-    VerifySettings verify) {
+    VerifySettings verify,
+    CaptureSettings capture) {
 
   public VerifierConfig {
     tables = List.copyOf(tables);

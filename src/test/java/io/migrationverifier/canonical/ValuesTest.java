@@ -115,6 +115,19 @@ class ValuesTest {
   }
 
   @Test
+  void noValueCanImitateAFieldBoundaryInTheHash() {
+    // a value holding separator-like bytes and a length must not hash like two columns
+    CanonicalRow one = CanonicalRow.of(Map.of("a", "x\u001eb\u001f\u0001y"));
+    CanonicalRow two = CanonicalRow.of(Map.of("a", "x", "b", "y"));
+    assertThat(one.hash()).isNotEqualTo(two.hash());
+    CanonicalRow three = CanonicalRow.of(Map.of("a", "x\u0001\u0001b\u0001\u0001y"));
+    assertThat(three.hash()).isNotEqualTo(two.hash()).isNotEqualTo(one.hash());
+    // and a long value (multi-byte length prefix) still hashes deterministically
+    String big = "é".repeat(5_000);
+    assertThat(CanonicalRow.of(Map.of("a", big)).hash()).isEqualTo(CanonicalRow.of(Map.of("a", big)).hash());
+  }
+
+  @Test
   void typesAreInferredFromWhatDebeziumReports() {
     assertThat(new ColumnType("string", null, "NUMERIC", 12, 4).infer()).isEqualTo(DECIMAL);
     assertThat(new ColumnType("int16", null, "TINYINT", 1, null).infer()).isEqualTo(BOOLEAN);

@@ -1,0 +1,318 @@
+package io.migrationverifier.capture;
+
+import io.debezium.engine.ChangeEvent;
+import io.debezium.engine.DebeziumEngine;
+import io.debezium.engine.format.Json;
+import io.migrationverifier.canonical.CanonicalKey;
+import io.migrationverifier.canonical.CanonicalRow;
+import io.migrationverifier.canonical.Canonicalizer;
+import io.migrationverifier.canonical.TableCanonicalizer;
+import io.migrationverifier.config.DatabaseSettings;
+import io.migrationverifier.config.Dialect;
+import io.migrationverifier.config.Side;
+import io.migrationverifier.config.TableConfig;
+import io.migrationverifier.config.VerifierConfig;
+import io.migrationverifier.event.EventCodec;
+import io.migrationverifier.event.Op;
+import io.migrationverifier.event.Watermark;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Capture of one side: a Debezium embedded engine whose change events are canonicalized into
+ * normalized change events (DESIGN section 3) and produced to {@code <name>.changes.<side>},
+ * followed by watermarks to every partition.
+ *
+ * <p>At-least-once: Debezium offsets of a batch are acknowledged only after Kafka acknowledged
+ * every record of it (and the watermark after them). A crash re-delivers from the last
+ * acknowledged offset; the verifier recognizes the duplicates by position.
+ *
+ * <p>Watermarks: commit times are made monotonic per side ({@code ts = max(commit time, last)});
+ * after each batch the watermark is the last commit time minus 1 ms (a later change may share
+ * that millisecond, or that second on MariaDB). While the initial snapshot runs, rows are stamped
+ * with the snapshot's start (database clock) and the watermark stays just before it. When the
+ * database is idle, the heartbeat row's own change (written by {@link Heartbeat}) moves it.
+ */
+public final class CaptureEngine implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(CaptureEngine.class);
+
+  private final VerifierConfig config;
+  private final Side side;
+  private final DatabaseSettings db;
+  private final String topic;
+  private final String dlqTopic;
+  private final Path stateDir;
+  private final KafkaProducer<byte[], byte[]> producer;
+  private final Canonicalizer canonicalizer;
+  private final Map<String, TableCanonicalizer> byQualifiedName = new HashMap<>();
+  private final String heartbeatTable;
+  private final PositionTracker positions;
+  private final CaptureListener listener;
+  private final CompletableFuture<Void> stopped = new CompletableFuture<>();
+  private final ExecutorService executor;
+  private DebeziumEngine<ChangeEvent<String, String>> engine;
+  private Heartbeat heartbeat;
+  private int partitions;
+
+  private long lastTs = Long.MIN_VALUE;
+  private long emittedWatermark = Long.MIN_VALUE;
+  private long snapshotTs = Long.MIN_VALUE;
+  private boolean snapshotting;
+
+  public CaptureEngine(VerifierConfig config, Side side, String bootstrapServers, CaptureListener listener) {
+    this.config = config;
+    this.side = side;
+    this.db = config.database(side);
+    this.topic = config.topics().changes(side);
+    this.dlqTopic = config.topics().changesDlq();
+    this.stateDir = config.verify().stateDir().resolve("capture-" + side.id());
+    this.listener = listener == null ? CaptureListener.NONE : listener;
+    this.canonicalizer = Canonicalizer.forConfig(config);
+    for (TableConfig t : config.tables()) {
+      byQualifiedName.put(qualify(t.physicalTable(side)), canonicalizer.table(side, t.name()).orElseThrow());
+    }
+    this.heartbeatTable = config.capture().heartbeatEnabled() ? qualify(config.capture().heartbeatTable()) : null;
+    this.positions = new PositionTracker(db.dialect());
+    Properties p = new Properties();
+    config.kafka().properties().forEach(p::setProperty);
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    p.put(ProducerConfig.ACKS_CONFIG, "all");
+    p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+    p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+    p.put(ProducerConfig.CLIENT_ID_CONFIG, config.name() + "-capture-" + side.id());
+    producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+    executor = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "capture-" + side.id());
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  /** {@code schema.table} as Debezium names it: PostgreSQL defaults to {@code public}, MariaDB to the database. */
+  String qualify(String table) {
+    if (table.contains(".")) {
+      return table;
+    }
+    return (db.dialect() == Dialect.POSTGRES ? "public" : db.database()) + "." + table;
+  }
+
+  public Side side() {
+    return side;
+  }
+
+  /** Completes when the engine stops: normally after {@link #close()}, exceptionally when it failed. */
+  public CompletableFuture<Void> stopped() {
+    return stopped;
+  }
+
+  public void start() throws IOException, InterruptedException {
+    Files.createDirectories(stateDir);
+    Path offsets = stateDir.resolve("offsets.dat");
+    boolean fresh = !Files.exists(offsets) || Files.size(offsets) == 0;
+    partitions = producer.partitionsFor(topic).size();
+    List<String> include = new ArrayList<>(byQualifiedName.keySet());
+    if (heartbeatTable != null) {
+      heartbeat = new Heartbeat(db, heartbeatTable, config.name(), config.capture().heartbeatInterval());
+      heartbeat.ensureTable();
+      include.add(heartbeatTable);
+    }
+    long dbNow = Heartbeat.databaseNow(db);
+    boolean snapshot = fresh && config.capture().snapshot().equals("initial");
+    // Snapshot rows (also of a snapshot Debezium restarts after an interrupted one) are stamped
+    // with this start time, read from the database clock that commit times come from.
+    snapshotTs = dbNow;
+    if (fresh) {
+      // The stream begins here: the verifier takes a side's first watermark as its baseline.
+      lastTs = dbNow;
+      snapshotting = snapshot;
+      waitFor(emitWatermark(dbNow - 1));
+    }
+    Properties props = debeziumProperties(offsets, include, snapshot);
+    LOG.info("capture {}: starting {} engine on {}:{}/{} for {} (snapshot: {}, state in {})", side.id(),
+        db.dialect().id(), db.host(), db.port(), db.database(), include, snapshot, stateDir);
+    engine = DebeziumEngine.create(Json.class)
+        .using(props)
+        .notifying(this::handleBatch)
+        .using((success, message, error) -> {
+          if (success) {
+            stopped.complete(null);
+          } else {
+            stopped.completeExceptionally(error != null ? error
+                : new IllegalStateException("capture " + side.id() + " stopped: " + message));
+          }
+        })
+        .build();
+    executor.execute(engine);
+    if (heartbeat != null) {
+      heartbeat.start();
+    }
+  }
+
+  private Properties debeziumProperties(Path offsets, List<String> include, boolean snapshot) {
+    String engineName = config.name() + "-" + side.id();
+    List<String> patterns = include.stream().map(t -> t.replace(".", "\\.")).toList();
+    Properties p;
+    if (db.dialect() == Dialect.POSTGRES) {
+      String slot = CaptureNames.slot(config, side);
+      p = DebeziumSettings.postgres(engineName, db.host(), db.port(), db.database(), db.user(), db.password().reveal(),
+          slot, slot, offsets, patterns);
+    } else {
+      p = DebeziumSettings.mariadb(engineName, db.host(), db.port(), db.database(), db.user(), db.password().reveal(),
+          CaptureNames.serverId(config, side), offsets, stateDir.resolve("schema-history.dat"), patterns);
+    }
+    p.setProperty("snapshot.mode", snapshot ? "initial" : "no_data");
+    db.properties().forEach(p::setProperty); // the operator's passthrough wins
+    return p;
+  }
+
+  private void handleBatch(List<ChangeEvent<String, String>> records,
+      DebeziumEngine.RecordCommitter<ChangeEvent<String, String>> committer) throws InterruptedException {
+    List<Future<RecordMetadata>> sends = new ArrayList<>(records.size() + partitions);
+    int changes = 0;
+    for (ChangeEvent<String, String> r : records) {
+      if (r.value() == null || r.destination() == null || r.destination().startsWith("__debezium")) {
+        continue; // tombstones and Debezium's own heartbeats carry no row change
+      }
+      DebeziumChange ch;
+      try {
+        ch = DebeziumJson.parse(r.value());
+      } catch (IOException | RuntimeException e) {
+        sends.add(deadLetter(r, e));
+        continue;
+      }
+      String table = ch.schemaOrDatabase() + "." + ch.table();
+      boolean snapshotRow = isSnapshot(ch);
+      if (snapshotRow && !snapshotting && lastTs < snapshotTs) {
+        snapshotting = true; // a snapshot Debezium (re)started on its own
+      }
+      long ts = snapshotRow ? snapshotTs : Math.max(ch.commitTs(), lastTs);
+      if (!snapshotRow) {
+        lastTs = ts;
+        if (snapshotting) {
+          snapshotting = false; // streaming started: the snapshot is complete
+        }
+      } else if ("last".equals(ch.source().path("snapshot").asText())) {
+        snapshotting = false;
+      }
+      if (table.equals(heartbeatTable)) {
+        listener.heartbeat(side, ts);
+        continue;
+      }
+      TableCanonicalizer tc = byQualifiedName.get(table);
+      if (tc == null) {
+        continue; // a table the include list let through but config does not compare
+      }
+      try {
+        CanonicalRow row = tc.row(ch.image(), ch.types());
+        CanonicalKey key = tc.key(row);
+        Op op = ch.op();
+        io.migrationverifier.event.ChangeEvent ev = io.migrationverifier.event.ChangeEvent.of(side, tc.table().name(),
+            key.key(), op, op == Op.DELETE ? null : row, ts, positions.position(ch));
+        sends.add(producer.send(new ProducerRecord<>(topic, key.toBytes(), EventCodec.encode(ev))));
+        changes++;
+      } catch (RuntimeException e) {
+        sends.add(deadLetter(r, e));
+      }
+    }
+    if (!snapshotting && lastTs != Long.MIN_VALUE && lastTs - 1 > emittedWatermark) {
+      sends.addAll(emitWatermark(lastTs - 1));
+    }
+    waitFor(sends);
+    for (ChangeEvent<String, String> r : records) {
+      committer.markProcessed(r);
+    }
+    committer.markBatchFinished();
+    listener.batch(side, changes, emittedWatermark);
+  }
+
+  /** Flushes and checks every send: a record Kafka did not acknowledge stops the capture, unacknowledged. */
+  private void waitFor(List<Future<RecordMetadata>> sends) throws InterruptedException {
+    producer.flush();
+    for (Future<RecordMetadata> f : sends) {
+      try {
+        f.get();
+      } catch (ExecutionException e) {
+        // Nothing of this batch is acknowledged to Debezium: it is delivered again after a restart.
+        throw new IllegalStateException("capture " + side.id() + ": Kafka did not acknowledge a record of "
+            + topic + "; stopping without acknowledging the batch", e.getCause());
+      }
+    }
+  }
+
+  private static boolean isSnapshot(DebeziumChange ch) {
+    if (ch.op() != Op.READ || ch.source() == null) {
+      return false;
+    }
+    String s = ch.source().path("snapshot").asText("false");
+    return !s.equals("false") && !s.equals("incremental");
+  }
+
+  private List<Future<RecordMetadata>> emitWatermark(long wm) {
+    byte[] value = EventCodec.encode(new Watermark(side, wm));
+    List<Future<RecordMetadata>> out = new ArrayList<>(partitions);
+    for (int p = 0; p < partitions; p++) {
+      out.add(producer.send(new ProducerRecord<>(topic, p, null, value)));
+    }
+    emittedWatermark = wm;
+    return out;
+  }
+
+  private Future<RecordMetadata> deadLetter(ChangeEvent<String, String> r, Exception e) {
+    LOG.warn("capture {}: a change event could not be canonicalized and goes to {}: {}", side.id(), dlqTopic,
+        e.getMessage());
+    listener.deadLettered(side, e);
+    RecordHeaders h = new RecordHeaders();
+    h.add("__streams.errors.exception", e.getClass().getName().getBytes(StandardCharsets.UTF_8));
+    h.add("__streams.errors.message", String.valueOf(e.getMessage()).getBytes(StandardCharsets.UTF_8));
+    h.add("__streams.errors.topic", ("debezium:" + r.destination()).getBytes(StandardCharsets.UTF_8));
+    h.add("capture.side", side.id().getBytes(StandardCharsets.UTF_8));
+    byte[] key = r.key() == null ? null : r.key().getBytes(StandardCharsets.UTF_8);
+    return producer.send(new ProducerRecord<>(dlqTopic, null, key, r.value().getBytes(StandardCharsets.UTF_8), h));
+  }
+
+  @Override
+  public void close() {
+    if (heartbeat != null) {
+      heartbeat.close();
+    }
+    if (engine != null) {
+      try {
+        engine.close();
+      } catch (IOException e) {
+        LOG.warn("capture {}: engine close failed: {}", side.id(), e.getMessage());
+      }
+    }
+    executor.shutdown();
+    try {
+      if (!executor.awaitTermination(30, TimeUnit.SECONDS)) {
+        LOG.warn("capture {}: engine did not stop within 30 s", side.id());
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    producer.close(java.time.Duration.ofSeconds(10));
+    stopped.complete(null);
+  }
+}

@@ -1,0 +1,148 @@
+package io.migrationverifier.cli;
+
+import io.migrationverifier.capture.CaptureListener;
+import io.migrationverifier.capture.ReplicationCleanup;
+import io.migrationverifier.config.ConfigException;
+import io.migrationverifier.config.Side;
+import io.migrationverifier.config.VerifierConfig;
+import io.migrationverifier.event.DiscrepancyKind;
+import io.migrationverifier.runtime.Pipeline;
+import io.migrationverifier.runtime.Role;
+import io.migrationverifier.verify.VerifyListener;
+import java.io.PrintWriter;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import java.util.TimeZone;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "run", mixinStandardHelpOptions = true,
+    description = "Runs the verifier's roles in this process until SIGTERM (Ctrl-C).",
+    footer = {"", "Exit codes: 0 --cleanup done; 1 a role failed (the log says which and why); 2 invalid config"
+        + " or command line; 143 stopped by SIGTERM after a clean shutdown."})
+final class RunCommand implements Callable<Integer> {
+  @Mixin
+  ConfigOption config;
+
+  @Option(names = "--roles", split = ",", paramLabel = "ROLE",
+      description = "Comma-separated: capture-source, capture-target, verify (default: all).")
+  List<String> roles;
+
+  @Option(names = "--cleanup", description = "Drop this deployment's PostgreSQL replication slots and publications"
+      + " (stop every capture first), then exit.")
+  boolean cleanup;
+
+  @Spec
+  CommandSpec spec;
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    VerifierConfig c;
+    Set<Role> selected;
+    try {
+      c = config.load();
+      selected = roles == null ? Role.all() : EnumSet.noneOf(Role.class);
+      if (roles != null) {
+        for (String r : roles) {
+          selected.add(Role.fromId(r));
+        }
+      }
+    } catch (ConfigException | IllegalArgumentException e) {
+      err.println(config.path + ": " + e.getMessage());
+      return ExitCodes.INVALID;
+    }
+    if (cleanup) {
+      for (String line : ReplicationCleanup.run(c)) {
+        out.println(line);
+      }
+      out.flush();
+      return ExitCodes.OK;
+    }
+    // Debezium's MariaDB snapshot reads TIMESTAMP columns in the JVM's default zone (FIELD-NOTES):
+    // pin it, so snapshot and streamed values of the same row agree.
+    TimeZone.setDefault(TimeZone.getTimeZone("UTC"));
+    Progress progress = new Progress();
+    Pipeline pipeline = Pipeline.start(c, selected, progress, progress);
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      pipeline.close();
+      stopped.countDown();
+    }, "shutdown"));
+    out.printf("running %s for %s on %s; Ctrl-C or SIGTERM stops%n", selected.stream().map(Role::id).toList(),
+        c.name(), pipeline.bootstrapServers());
+    out.flush();
+    while (!pipeline.failure().isDone()) {
+      if (stopped.await(10, TimeUnit.SECONDS)) {
+        return ExitCodes.OK;
+      }
+      out.println(progress.line());
+      out.flush();
+    }
+    try {
+      pipeline.failure().join();
+    } catch (RuntimeException e) {
+      err.println("stopping: " + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage()));
+    }
+    pipeline.close();
+    return ExitCodes.FAILURE;
+  }
+
+  /** Counters for the periodic progress line. */
+  static final class Progress implements CaptureListener, VerifyListener {
+    final AtomicLongArray captured = new AtomicLongArray(2);
+    final AtomicLongArray watermark = new AtomicLongArray(new long[] {Long.MIN_VALUE, Long.MIN_VALUE});
+    final AtomicLong applied = new AtomicLong();
+    final AtomicLong reported = new AtomicLong();
+    final AtomicLong resolved = new AtomicLong();
+    final AtomicLong converged = new AtomicLong();
+
+    @Override
+    public void batch(Side side, int changes, long wm) {
+      captured.addAndGet(side.ordinal(), changes);
+      watermark.accumulateAndGet(side.ordinal(), wm, Math::max);
+    }
+
+    @Override
+    public void changeApplied(String table, Side side) {
+      applied.incrementAndGet();
+    }
+
+    @Override
+    public void reported(String table, DiscrepancyKind kind) {
+      reported.incrementAndGet();
+    }
+
+    @Override
+    public void resolved(String table, long openForMs) {
+      resolved.incrementAndGet();
+    }
+
+    @Override
+    public void converged(String table, long disagreedForMs) {
+      converged.incrementAndGet();
+    }
+
+    String line() {
+      long now = System.currentTimeMillis();
+      return String.format("captured source=%d target=%d | watermark lag source=%s target=%s | applied=%d"
+              + " converged=%d discrepancies=%d resolved=%d", captured.get(0), captured.get(1), lag(now, 0), lag(now, 1),
+          applied.get(), converged.get(), reported.get(), resolved.get());
+    }
+
+    private String lag(long now, int i) {
+      long wm = watermark.get(i);
+      return wm == Long.MIN_VALUE ? "-" : (now - wm) + "ms";
+    }
+  }
+}
