@@ -12,6 +12,7 @@ import io.migrationverifier.config.Dialect;
 import io.migrationverifier.config.Side;
 import io.migrationverifier.config.TableConfig;
 import io.migrationverifier.config.VerifierConfig;
+import io.migrationverifier.event.DeadLetters;
 import io.migrationverifier.event.EventCodec;
 import io.migrationverifier.event.Op;
 import io.migrationverifier.event.Watermark;
@@ -284,10 +285,12 @@ public final class CaptureEngine implements AutoCloseable {
         e.getMessage());
     listener.deadLettered(side, e);
     RecordHeaders h = new RecordHeaders();
-    h.add("__streams.errors.exception", e.getClass().getName().getBytes(StandardCharsets.UTF_8));
-    h.add("__streams.errors.message", String.valueOf(e.getMessage()).getBytes(StandardCharsets.UTF_8));
-    h.add("__streams.errors.topic", ("debezium:" + r.destination()).getBytes(StandardCharsets.UTF_8));
-    h.add("capture.side", side.id().getBytes(StandardCharsets.UTF_8));
+    h.add(DeadLetters.EXCEPTION, e.getClass().getName().getBytes(StandardCharsets.UTF_8));
+    h.add(DeadLetters.MESSAGE, String.valueOf(e.getMessage()).getBytes(StandardCharsets.UTF_8));
+    h.add(DeadLetters.STACKTRACE, DeadLetters.stackTrace(e).getBytes(StandardCharsets.UTF_8));
+    // not a Kafka record yet: the Debezium destination and the side say where it came from
+    h.add(DeadLetters.TOPIC, ("debezium:" + r.destination()).getBytes(StandardCharsets.UTF_8));
+    h.add(DeadLetters.CAPTURE_SIDE, side.id().getBytes(StandardCharsets.UTF_8));
     byte[] key = r.key() == null ? null : r.key().getBytes(StandardCharsets.UTF_8);
     return producer.send(new ProducerRecord<>(dlqTopic, null, key, r.value().getBytes(StandardCharsets.UTF_8), h));
   }

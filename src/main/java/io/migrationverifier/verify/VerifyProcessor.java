@@ -9,6 +9,7 @@ import io.migrationverifier.config.Side;
 import io.migrationverifier.event.ChangeEvent;
 import io.migrationverifier.event.ChangeRecord;
 import io.migrationverifier.event.Discrepancy;
+import io.migrationverifier.event.DeadLetters;
 import io.migrationverifier.event.DiscrepancyKind;
 import io.migrationverifier.event.EventCodec;
 import io.migrationverifier.event.HealthEvent;

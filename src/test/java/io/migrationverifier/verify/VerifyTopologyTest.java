@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.migrationverifier.config.VerifierConfig;
+import io.migrationverifier.event.DeadLetters;
 import io.migrationverifier.testutil.Configs;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

@@ -1,4 +1,4 @@
-package io.migrationverifier.verify;
+package io.migrationverifier.event;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -15,11 +15,13 @@ public final class DeadLetters {
   public static final String TOPIC = "__streams.errors.topic";
   public static final String PARTITION = "__streams.errors.partition";
   public static final String OFFSET = "__streams.errors.offset";
+  /** On records capture could not canonicalize: the side whose Debezium event it is. */
+  public static final String CAPTURE_SIDE = "migration-verifier.capture.side";
   private static final int MAX_TRACE = 8 * 1024;
 
   private DeadLetters() {}
 
-  static String stackTrace(Throwable e) {
+  public static String stackTrace(Throwable e) {
     StringWriter w = new StringWriter();
     e.printStackTrace(new PrintWriter(w));
     String s = w.toString();
