@@ -8,6 +8,8 @@ public final class ExitCodes {
   public static final int FAILURE = 1;
   /** Invalid configuration or command line: nothing was started. */
   public static final int INVALID = 2;
+  /** {@code check}: the key differs between the two databases. */
+  public static final int DIFFERENT = 3;
 
   private ExitCodes() {}
 }

@@ -32,4 +32,5 @@ public record Discrepancy(
     long emittedAt) {
   public static final int VERSION = 1;
   public static final String DETECTOR_STREAM = "stream";
+  public static final String DETECTOR_CHECK = "check";
 }

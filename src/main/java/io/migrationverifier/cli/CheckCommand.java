@@ -1,0 +1,182 @@
+package io.migrationverifier.cli;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import io.migrationverifier.canonical.CanonicalRow;
+import io.migrationverifier.canonical.Canonicalizer;
+import io.migrationverifier.canonical.FieldDiff;
+import io.migrationverifier.check.KeyCheck;
+import io.migrationverifier.check.RowReader;
+import io.migrationverifier.config.ConfigException;
+import io.migrationverifier.config.TableConfig;
+import io.migrationverifier.config.VerifierConfig;
+import io.migrationverifier.event.EventCodec;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.sql.SQLException;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code check}: compares one key in both databases now, with the same canonicalizer as the stream. */
+@Command(name = "check", mixinStandardHelpOptions = true,
+    description = "Reads one key's current row from the source and the target database and compares them with the"
+        + " table's rules: prints the verdict and the differing columns (or, with --json, the discrepancy event).",
+    footer = {"", "Example: check --config config/verifier.yaml --table orders --key id=42",
+        "", "Exit codes: 0 consistent (both rows equal, or both absent); 3 different (missing in target, unexpected"
+        + " in target or value mismatch); 1 runtime failure (a database unreachable, a query failed); 2 invalid"
+        + " config or command line (unknown table, key columns that are not the table's key, bad syntax)."})
+public final class CheckCommand implements Callable<Integer> {
+
+  private static final JsonFactory JSON = new JsonFactory();
+
+  @Mixin
+  ConfigOption config;
+
+  @Option(names = {"-t", "--table"}, required = true, paramLabel = "TABLE", description = "Logical table name.")
+  String table;
+
+  @Option(names = {"-k", "--key"}, required = true, split = ",", paramLabel = "COL=VALUE",
+      description = "The key: every key column of the table once, as col=value (comma-separated or repeated).")
+  List<String> key;
+
+  @Option(names = "--json", description = "Print JSON: the discrepancy event (detector \"check\") of a difference,"
+      + " else {\"verdict\":\"CONSISTENT\",...}.")
+  boolean json;
+
+  @Spec
+  CommandSpec spec;
+
+  @Override
+  public Integer call() {
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    VerifierConfig c;
+    Canonicalizer canonicalizer;
+    Map<String, String> k;
+    try {
+      c = config.load();
+      canonicalizer = Canonicalizer.forConfig(c);
+      TableConfig t = c.table(table).orElseThrow(() -> new IllegalArgumentException("--table: unknown table \""
+          + table + "\"; configured: " + c.tables().stream().map(TableConfig::name).toList()));
+      k = parseKey(key, t);
+    } catch (ConfigException e) {
+      err.println(config.path + ": " + e.getMessage());
+      err.flush();
+      return ExitCodes.INVALID;
+    } catch (IllegalArgumentException e) {
+      err.println(e.getMessage());
+      err.flush();
+      return ExitCodes.INVALID;
+    }
+    KeyCheck.Result r;
+    try (RowReader reader = new RowReader(c, canonicalizer)) {
+      r = new KeyCheck(canonicalizer, reader).check(table, k);
+    } catch (IllegalArgumentException e) {
+      err.println("--key: " + e.getMessage());
+      err.flush();
+      return ExitCodes.INVALID;
+    } catch (SQLException | RuntimeException e) {
+      err.println("check failed: " + (e.getMessage() != null ? e.getMessage() : e.toString()));
+      err.flush();
+      return ExitCodes.FAILURE;
+    }
+    if (json) {
+      Optional<io.migrationverifier.event.Discrepancy> d = r.discrepancy();
+      out.println(d.isPresent() ? new String(EventCodec.encode(d.get()), StandardCharsets.UTF_8) : consistentJson(r));
+    } else {
+      print(r, out);
+    }
+    out.flush();
+    return r.consistent() ? ExitCodes.OK : ExitCodes.DIFFERENT;
+  }
+
+  /** {@code ["id=42", "region=eu"]} to a map; every key column of the table exactly once. */
+  static Map<String, String> parseKey(List<String> parts, TableConfig t) {
+    Map<String, String> k = new LinkedHashMap<>();
+    for (String part : parts) {
+      int eq = part.indexOf('=');
+      if (eq <= 0) {
+        throw new IllegalArgumentException("--key: \"" + part + "\" must be col=value");
+      }
+      String col = part.substring(0, eq).trim();
+      if (k.put(col, part.substring(eq + 1)) != null) {
+        throw new IllegalArgumentException("--key: column \"" + col + "\" is given twice");
+      }
+    }
+    if (!new TreeSet<>(k.keySet()).equals(new TreeSet<>(t.key()))) {
+      throw new IllegalArgumentException("--key: table \"" + t.name() + "\" is keyed by " + t.key() + ", got "
+          + k.keySet());
+    }
+    return k;
+  }
+
+  private static void print(KeyCheck.Result r, PrintWriter out) {
+    out.printf("%s %s: %s%n", r.key().table(), r.key().key(), r.verdict());
+    switch (r.verdict()) {
+      case CONSISTENT -> out.println(r.source() == null ? "  absent on both sides"
+          : "  rows equal (hash " + r.source().hash() + ")");
+      case MISSING_IN_TARGET -> {
+        out.println("  target: no row");
+        printRow("source", r.source(), out);
+      }
+      case UNEXPECTED_IN_TARGET -> {
+        out.println("  source: no row");
+        printRow("target", r.target(), out);
+      }
+      case VALUE_MISMATCH -> {
+        int w = r.fields().stream().mapToInt(f -> f.name().length()).max().orElse(0);
+        for (FieldDiff f : r.fields()) {
+          String note = f.missingOn() == null ? "" : "   (column missing on " + f.missingOn() + ")";
+          out.printf("  %-" + w + "s  source=%s  target=%s%s%n", f.name(), show(f.source()), show(f.target()), note);
+        }
+      }
+    }
+  }
+
+  private static void printRow(String side, CanonicalRow row, PrintWriter out) {
+    out.println("  " + side + ":");
+    int w = row.values().keySet().stream().mapToInt(String::length).max().orElse(0);
+    row.values().forEach((n, v) -> out.printf("    %-" + w + "s  %s%n", n, show(v)));
+  }
+
+  /** NULL, and text quoted so that '' and trailing blanks show. */
+  private static String show(String v) {
+    return v == null ? "NULL" : "'" + v.replace("'", "''") + "'";
+  }
+
+  private static String consistentJson(KeyCheck.Result r) {
+    StringWriter w = new StringWriter();
+    try (JsonGenerator g = JSON.createGenerator(w)) {
+      g.writeStartObject();
+      g.writeStringField("verdict", r.verdict().name());
+      g.writeStringField("table", r.key().table());
+      g.writeObjectFieldStart("key");
+      for (Map.Entry<String, String> e : r.key().key().entrySet()) {
+        g.writeStringField(e.getKey(), e.getValue());
+      }
+      g.writeEndObject();
+      g.writeStringField("detector", KeyCheck.DETECTOR);
+      g.writeBooleanField("present", r.source() != null);
+      if (r.source() != null) {
+        g.writeStringField("hash", r.source().hash());
+      }
+      g.writeNumberField("checkedAt", r.checkedAt());
+      g.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return w.toString();
+  }
+}
