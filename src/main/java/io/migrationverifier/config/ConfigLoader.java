@@ -215,7 +215,7 @@ public final class ConfigLoader {
   private VerifySettings readVerify(JsonNode node, String name) {
     String p = "verify";
     known(node, p, "window", "stall-threshold", "processing-guarantee", "state-dir", "num-standby-replicas",
-        "num-stream-threads", "commit-interval", "timestamp-precision");
+        "num-stream-threads", "commit-interval", "timestamp-precision", "buffer-store");
     Duration window = duration(node, p, "window", Duration.ofSeconds(30));
     Duration stall = duration(node, p, "stall-threshold", Duration.ofMinutes(5));
     String guarantee = string(node, p, "processing-guarantee", VerifySettings.EXACTLY_ONCE_V2, false);
@@ -231,7 +231,11 @@ public final class ConfigLoader {
     Duration commit = duration(node, p, "commit-interval", Duration.ofMillis(100));
     TimePrecision precision = enumValue(node, p, "timestamp-precision", TimePrecision.MICROS, TimePrecision::fromId,
         "seconds, millis, micros or nanos");
-    return new VerifySettings(window, stall, guarantee, Path.of(dir), standby, threads, commit, precision);
+    String buffer = string(node, p, "buffer-store", VerifySettings.BUFFER_MEMORY, false);
+    if (!VerifySettings.BUFFER_MEMORY.equals(buffer) && !VerifySettings.BUFFER_ROCKSDB.equals(buffer)) {
+      problems.add(p + ".buffer-store: \"" + Identifiers.abbreviate(buffer) + "\" must be memory (default) or rocksdb");
+    }
+    return new VerifySettings(window, stall, guarantee, Path.of(dir), standby, threads, commit, precision, buffer);
   }
 
   private List<TableConfig> readTables(JsonNode node) {

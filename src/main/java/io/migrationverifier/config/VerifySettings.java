@@ -6,7 +6,11 @@ import java.time.Duration;
 /**
  * Settings of the verify role. {@code window} is how long the two sides may disagree on a key
  * (in event time) before it is a discrepancy; {@code stallThreshold} is how far one side's
- * watermark may trail the other's before a {@code SIDE_STALLED} health event.
+ * watermark may trail the other's before a {@code SIDE_STALLED} health event. {@code bufferStore}
+ * says where changes wait for the other side's watermark, and deadlines wait to fire:
+ * {@code memory} (default; both are transient, typically a window's worth of changes) or
+ * {@code rocksdb} (slower, but a side that stalls for hours under heavy writes on the other side
+ * does not fill the heap). Both are restored from changelog topics after a crash.
  */
 public record VerifySettings(
     Duration window,
@@ -16,8 +20,19 @@ public record VerifySettings(
     int numStandbyReplicas,
     int numStreamThreads,
     Duration commitInterval,
-    TimePrecision timestampPrecision) {
+    TimePrecision timestampPrecision,
+    String bufferStore) {
 
   public static final String EXACTLY_ONCE_V2 = "exactly_once_v2";
   public static final String AT_LEAST_ONCE = "at_least_once";
+  /** Buffered changes and deadlines on the heap (with changelogs): fast; see {@link #bufferStore}. */
+  public static final String BUFFER_MEMORY = "memory";
+  /** Buffered changes and deadlines in RocksDB: for sides expected to stall for long under heavy writes. */
+  public static final String BUFFER_ROCKSDB = "rocksdb";
+
+  /** Creates a copy with another state directory (demo, tests, benchmarks). */
+  public VerifySettings withStateDir(Path dir) {
+    return new VerifySettings(window, stallThreshold, processingGuarantee, dir, numStandbyReplicas, numStreamThreads,
+        commitInterval, timestampPrecision, bufferStore);
+  }
 }

@@ -171,10 +171,7 @@ public final class Demo {
         s.timeZone(), s.properties());
     DatabaseSettings target = new DatabaseSettings(t.dialect(), "localhost", port, t.database(), t.user(), t.password(),
         t.timeZone(), t.properties());
-    VerifySettings v = c.verify();
-    VerifySettings verify = new VerifySettings(v.window(), v.stallThreshold(), v.processingGuarantee(),
-        work.resolve("state"), v.numStandbyReplicas(), v.numStreamThreads(), v.commitInterval(),
-        v.timestampPrecision());
+    VerifySettings verify = c.verify().withStateDir(work.resolve("state"));
     KafkaSettings k = c.kafka();
     KafkaSettings kafka = new KafkaSettings(k.bootstrapServers(), k.embedded() ? 0 : k.embeddedPort(), k.partitions(),
         k.replicationFactor(), k.properties());

@@ -137,7 +137,10 @@ public final class TopologyDocs {
         | `%s` | per partition: watermarks, last accepted position per side, event-time frontier, stall flags |
         | `%s`, `%s`, `%s` | sinks to the discrepancy, health and dead-letter topics |
 
-        Every store is RocksDB with a changelog topic `%s-<store>-changelog` and the record cache enabled.
+        Every store has a changelog topic `%s-<store>-changelog` and the record cache enabled.
+        `verify-key-state` is RocksDB; `verify-pending` and `verify-deadlines` are on the heap by default
+        (transient: a change waits only until both watermarks pass it), in RocksDB with
+        `verify.buffer-store: rocksdb`; `verify-meta` (a record per partition) is on the heap.
         The application id is `%s`; processing guarantee `exactly_once_v2` by default.
 
         ## Semantics in one paragraph

@@ -6,6 +6,7 @@ import io.migrationverifier.config.Side;
 import io.migrationverifier.config.TableConfig;
 import io.migrationverifier.config.Topics;
 import io.migrationverifier.config.VerifierConfig;
+import io.migrationverifier.config.VerifySettings;
 import java.util.HashMap;
 import java.util.Map;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -62,10 +63,13 @@ public final class VerifyTopology {
     topology.addProcessor(VERIFY_NODE,
         () -> new VerifyProcessor(sourceTopic, targetTopic, Map.copyOf(tables), stallMs, listener),
         SOURCE_NODE, TARGET_NODE);
-    topology.addStateStore(store(KEY_STATE_STORE), VERIFY_NODE);
-    topology.addStateStore(store(PENDING_STORE), VERIFY_NODE);
-    topology.addStateStore(store(DEADLINE_STORE), VERIFY_NODE);
-    topology.addStateStore(store(META_STORE), VERIFY_NODE);
+    // Per-key state is large and long-lived: RocksDB. Buffered changes and deadlines are transient
+    // (a change waits only until both watermarks pass it): on the heap unless configured otherwise.
+    boolean buffersInRocksDb = VerifySettings.BUFFER_ROCKSDB.equals(config.verify().bufferStore());
+    topology.addStateStore(store(KEY_STATE_STORE, true), VERIFY_NODE);
+    topology.addStateStore(store(PENDING_STORE, buffersInRocksDb), VERIFY_NODE);
+    topology.addStateStore(store(DEADLINE_STORE, buffersInRocksDb), VERIFY_NODE);
+    topology.addStateStore(store(META_STORE, false), VERIFY_NODE);
     topology.addSink(DISCREPANCY_SINK, topics.discrepancies(), new ByteArraySerializer(), new ByteArraySerializer(),
         VERIFY_NODE);
     topology.addSink(HEALTH_SINK, topics.health(), new ByteArraySerializer(), new ByteArraySerializer(), VERIFY_NODE);
@@ -74,10 +78,11 @@ public final class VerifyTopology {
     return topology;
   }
 
-  private static StoreBuilder<KeyValueStore<Bytes, byte[]>> store(String name) {
-    // RocksDB with a changelog (restored after a crash or rebalance); the record cache folds the
-    // put-then-delete of short-lived pending entries before they reach RocksDB and the changelog.
-    return Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(name), Serdes.Bytes(), Serdes.ByteArray())
+  private static StoreBuilder<KeyValueStore<Bytes, byte[]>> store(String name, boolean rocksDb) {
+    // Every store has a changelog (restored after a crash or rebalance); the record cache folds the
+    // put-then-delete of short-lived entries before they reach the store and the changelog.
+    return Stores.keyValueStoreBuilder(rocksDb ? Stores.persistentKeyValueStore(name)
+            : Stores.inMemoryKeyValueStore(name), Serdes.Bytes(), Serdes.ByteArray())
         .withCachingEnabled()
         .withLoggingEnabled(Map.of());
   }

@@ -44,17 +44,28 @@ class VerifyPropertyTest {
 
   @Test
   void randomHistoriesReportExactlyTheInjectedFaults() {
+    check(HISTORIES, "memory");
+  }
+
+  /** The RocksDB buffers behave exactly like the default in-memory ones. */
+  @Test
+  void theSameWithBuffersInRocksDb() {
+    check(Math.max(60, HISTORIES / 8), "rocksdb");
+  }
+
+  private void check(int histories, String bufferStore) {
     long seed = Long.getLong("verify.seed", System.nanoTime());
-    System.out.println("VerifyPropertyTest seed=" + seed + " histories=" + HISTORIES);
+    System.out.println("VerifyPropertyTest seed=" + seed + " histories=" + histories + " buffer-store=" + bufferStore);
     VerifierConfig config = Configs.withTables("tables:\n  - {name: t, key: [id]}\n",
-        "verify: {window: 1s, stall-threshold: 1h}");
+        "verify: {window: 1s, stall-threshold: 1h, buffer-store: " + bufferStore + "}");
     int faulty = 0;
-    for (int i = 0; i < HISTORIES; i++) {
+    for (int i = 0; i < histories; i++) {
       Random r = new Random(seed + i);
       int k = i % 2 == 0 ? 0 : 1 + r.nextInt(4);
       History h = generate(r, k);
       faulty += h.reports().isEmpty() ? 0 : 1;
-      String where = "seed=" + seed + " history=" + i + " (-Dverify.seed=" + seed + ") " + h.description();
+      String where = "seed=" + seed + " history=" + i + " (-Dverify.seed=" + seed + ", buffer-store " + bufferStore
+          + ") " + h.description();
       try (VerifyHarness harness = new VerifyHarness(config)) {
         play(harness, r, h);
         List<JsonNode> out = harness.readDiscrepancies();
@@ -66,7 +77,7 @@ class VerifyPropertyTest {
         assertThat(resolved).as(where).containsExactlyInAnyOrderElementsOf(h.resolved());
       }
     }
-    assertThat(faulty).isGreaterThan(HISTORIES / 3);
+    assertThat(faulty).isGreaterThan(histories / 3);
   }
 
   static History generate(Random r, int faults) {
@@ -93,7 +104,9 @@ class VerifyPropertyTest {
       int n = 1 + r.nextInt(5);
       for (int j = 0; j < n; j++) {
         Op op = !present ? Op.CREATE : r.nextInt(4) == 0 ? Op.DELETE : Op.UPDATE;
-        own.add(new Change(id, op, op == Op.DELETE ? null : "v" + r.nextInt(1000), t));
+        // the change index makes every value differ from the key's previous one: an "update" to the
+        // same value would be no change at all, and a dropped copy of it no difference
+        own.add(new Change(id, op, op == Op.DELETE ? null : "v" + j + "." + r.nextInt(1000), t));
         present = op != Op.DELETE;
         t += W + 1 + r.nextInt((int) (2 * W));
       }
@@ -116,7 +129,8 @@ class VerifyPropertyTest {
         last = del;
       }
       if ((fault == Fault.DROPPED_WRITE || fault == Fault.CORRUPTED_VALUE) && last.op() == Op.DELETE) {
-        Change ins = new Change(id, Op.CREATE, "v" + r.nextInt(1000), last.ts() + W + 1 + r.nextInt((int) W));
+        Change ins = new Change(id, Op.CREATE, "v" + own.size() + "." + r.nextInt(1000),
+            last.ts() + W + 1 + r.nextInt((int) W));
         source.add(ins);
         own.add(ins);
         last = ins;
