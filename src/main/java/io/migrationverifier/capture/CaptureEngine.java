@@ -303,8 +303,9 @@ public final class CaptureEngine implements AutoCloseable {
     if (engine != null) {
       try {
         engine.close();
-      } catch (IOException e) {
-        LOG.warn("capture {}: engine close failed: {}", side.id(), e.getMessage());
+      } catch (IOException | RuntimeException e) {
+        // an engine that already failed refuses to close again; the rest must still be released
+        LOG.warn("capture {}: engine close: {}", side.id(), e.getMessage());
       }
     }
     executor.shutdown();

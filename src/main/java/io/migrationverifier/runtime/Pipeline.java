@@ -104,15 +104,7 @@ public final class Pipeline implements AutoCloseable {
     }
     for (Side side : Side.values()) {
       if (roles.contains(side == Side.SOURCE ? Role.CAPTURE_SOURCE : Role.CAPTURE_TARGET)) {
-        CaptureEngine c = new CaptureEngine(config, side, bootstrapServers, captureListener);
-        captures.add(c);
-        c.start();
-        c.stopped().whenComplete((v, e) -> {
-          if (e != null) {
-            LOG.error("capture {} failed: {}", side.id(), e.toString(), e);
-            failure.completeExceptionally(e);
-          }
-        });
+        startCapture(side, captureListener);
       }
     }
     LOG.info("running {} on {}", roles.stream().map(Role::id).toList(), bootstrapServers);
@@ -143,9 +135,20 @@ public final class Pipeline implements AutoCloseable {
 
   public void restartCapture(Side side, CaptureListener listener) throws Exception {
     stopCapture(side);
+    startCapture(side, listener);
+  }
+
+  /** Starts a capture whose failure fails the pipeline, however it was started. */
+  private void startCapture(Side side, CaptureListener listener) throws Exception {
     CaptureEngine c = new CaptureEngine(config, side, bootstrapServers, listener);
     captures.add(c);
     c.start();
+    c.stopped().whenComplete((v, e) -> {
+      if (e != null) {
+        LOG.error("capture {} failed: {}", side.id(), e.toString(), e);
+        failure.completeExceptionally(e);
+      }
+    });
   }
 
   public Map<String, String> describe() {

@@ -151,7 +151,9 @@ public final class TopologyDocs {
         rows. A disagreement starts at the commit time t0 of the change that broke agreement (but never
         before both sides' streams began, i.e. each side's first watermark in the partition: a side
         whose capture, and so whose snapshot baseline, started later is not "missing" everything); it is
-        reported once, with the kind of the state at t0 + window, if it still holds at its deadline;
+        reported once, with the kind of the state at t0 + window, if it still holds at its deadline
+        (when a side reports commit times in whole seconds, as MariaDB's binlog does, the deadline is
+        t0 + window + 999 ms: a commit at x.900 reads as x.000, and must not shorten the window);
         a reported key that agrees again emits `RESOLVED`. A change at or before the last position seen
         for its side in its partition is a replay and is ignored. The outcome depends only on the two
         histories, never on consumption order or wall clock.

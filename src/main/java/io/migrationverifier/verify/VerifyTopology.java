@@ -36,7 +36,7 @@ public final class VerifyTopology {
   public static final String DEADLINE_STORE = "verify-deadlines";
   public static final String META_STORE = "verify-meta";
 
-  /** What the processor needs of a table: its window and its row comparator. */
+  /** What the processor needs of a table: its window (plus commit-time grace) and its row comparator. */
   record TableRules(long windowMs, RowComparator comparator) {}
 
   private VerifyTopology() {}
@@ -48,9 +48,13 @@ public final class VerifyTopology {
   public static Topology build(VerifierConfig config, VerifyListener listener) {
     Topics topics = config.topics();
     Canonicalizer canonicalizer = Canonicalizer.forConfig(config);
+    // A side with whole-second commit times (MariaDB) may stamp a commit up to 999 ms early; the
+    // grace keeps that truncation from shortening the window into false reports.
+    long grace = Math.max(config.source().dialect().commitTimeResolutionMs(),
+        config.target().dialect().commitTimeResolutionMs()) - 1;
     Map<String, TableRules> tables = new HashMap<>();
     for (TableConfig t : config.tables()) {
-      tables.put(t.name(), new TableRules(t.effectiveWindow(config.verify()).toMillis(),
+      tables.put(t.name(), new TableRules(t.effectiveWindow(config.verify()).toMillis() + grace,
           canonicalizer.comparator(t.name()).orElseThrow()));
     }
     String sourceTopic = topics.changes(Side.SOURCE);

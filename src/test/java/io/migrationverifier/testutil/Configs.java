@@ -11,12 +11,20 @@ public final class Configs {
     return ConfigLoader.parse(yaml, name -> null);
   }
 
+  /**
+   * PostgreSQL on both sides (millisecond commit times, so no commit-time grace: windows are
+   * exactly as configured); {@link #withTargetDialect} for another target.
+   */
   public static VerifierConfig withTables(String tablesYaml, String verifyYaml) {
+    return withTargetDialect("postgres", tablesYaml, verifyYaml);
+  }
+
+  public static VerifierConfig withTargetDialect(String dialect, String tablesYaml, String verifyYaml) {
     return parse("""
         name: test
         kafka: {bootstrap-servers: embedded}
         source: {type: postgres, database: legacy, user: verifier, password: pw}
-        target: {type: mariadb, database: modern, user: verifier, password: pw}
-        """ + (verifyYaml == null ? "" : verifyYaml + "\n") + tablesYaml);
+        target: {type: %s, database: modern, user: verifier, password: pw}
+        """.formatted(dialect) + (verifyYaml == null ? "" : verifyYaml + "\n") + tablesYaml);
   }
 }

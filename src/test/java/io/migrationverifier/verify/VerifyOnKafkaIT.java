@@ -100,7 +100,7 @@ class VerifyOnKafkaIT {
         name: vok
         kafka: {bootstrap-servers: embedded, partitions: %d}
         source: {type: postgres, database: legacy, user: verifier, password: pw}
-        target: {type: mariadb, database: modern, user: verifier, password: pw}
+        target: {type: postgres, database: modern, user: verifier, password: pw}
         verify: {window: 1s, stall-threshold: 1h, processing-guarantee: exactly_once_v2, commit-interval: 100ms}
         tables:
           - name: orders

@@ -113,6 +113,23 @@ class VerifyTopologyTest {
   }
 
   @Test
+  void wholeSecondCommitTimesOfMariaDbGetAGraceSecond() {
+    // MariaDB's binlog says 12:00:00.000 for a commit at 12:00:00.900: a copy 1.3 s later on a
+    // millisecond side must not look 2.2 s late against a 2 s window.
+    VerifierConfig mariaTarget = Configs.withTargetDialect("mariadb", "tables:\n  - {name: orders, key: [id]}\n",
+        "verify: {window: 2s}");
+    try (VerifyHarness h = new VerifyHarness(mariaTarget)) {
+      h.put(SOURCE, "orders", "2", T, "total", "1"); // never copied: still reported, within a second more
+      h.put(TARGET, "orders", "1", T, "total", "1").put(SOURCE, "orders", "1", T + 2_183, "total", "1");
+      h.watermarks(T + 10_000);
+      assertThat(h.readDiscrepancies()).singleElement().satisfies(d -> {
+        assertThat(d.get("key").get("id").asText()).isEqualTo("2");
+        assertThat(d.get("detectedAt").asLong()).isEqualTo(T + 2_000 + 999);
+      });
+    }
+  }
+
+  @Test
   void noReportWhileTheOtherSidesWatermarkLags() {
     try (VerifyHarness h = new VerifyHarness(config())) {
       h.put(SOURCE, "orders", "1", T, "total", "1");
