@@ -47,6 +47,8 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
   private static final byte[] EMPTY = new byte[0];
   private static final Bytes META_KEY = Bytes.wrap("meta".getBytes(StandardCharsets.UTF_8));
   private static final int BATCH = 256;
+  /** Above every key of the time-ordered stores (8 time bytes, then a JSON record key or side byte). */
+  private static final Bytes END = Bytes.wrap(new byte[] {-1, -1, -1, -1, -1, -1, -1, -1, -1});
 
   private final String sourceTopic;
   private final String targetTopic;
@@ -63,6 +65,14 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
   private int partition;
   /** A lower bound of the earliest deadline in the index; MIN when unknown. Saves a seek per change. */
   private long deadlineHint = Long.MIN_VALUE;
+  /**
+   * Where the next scans start: every buffered change before {@code pendingLow} and every deadline
+   * before {@code deadlineLow} has been processed. The record cache keeps deleted entries until
+   * the next commit; scanning from the start would walk all of them on every watermark.
+   * In memory only: after a restart the scans start from the beginning once.
+   */
+  private long pendingLow = Long.MIN_VALUE;
+  private long deadlineLow = Long.MIN_VALUE;
 
   VerifyProcessor(String sourceTopic, String targetTopic, Map<String, VerifyTopology.TableRules> tables, long stallMs,
       VerifyListener listener) {
@@ -185,7 +195,7 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
     byte[] upper = new byte[17];
     Bin.putSortableLong(upper, 0, w);
     Arrays.fill(upper, 8, 17, (byte) 0xff);
-    Bytes from = Bytes.wrap(new byte[0]);
+    Bytes from = Bytes.wrap(timeKey(pendingLow));
     Bytes to = Bytes.wrap(upper);
     while (true) {
       List<KeyValue<Bytes, byte[]>> batch = new ArrayList<>(BATCH);
@@ -206,11 +216,21 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
         apply(Side.values()[k[8]], t, PendingChange.decode(kv.value));
         pending.delete(kv.key);
       }
+      from = Bytes.wrap(timeKey(Bin.getSortableLong(batch.get(batch.size() - 1).key.get(), 0)));
     }
     fireDeadlinesBefore(w == Long.MAX_VALUE ? w : w + 1);
     if (w > meta.frontier) {
       meta.frontier = w;
     }
+    // a late change is buffered at the frontier (= w), so the next scan starts there
+    pendingLow = Math.max(pendingLow, w);
+  }
+
+  /** The 8-byte, order-preserving prefix of keys of time {@code t}: every key of time >= t sorts at or after it. */
+  private static byte[] timeKey(long t) {
+    byte[] k = new byte[8];
+    Bin.putSortableLong(k, 0, t);
+    return k;
   }
 
   private void apply(Side side, long t, PendingChange c) {
@@ -268,15 +288,14 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
   }
 
   private void fireDeadlinesBefore(long t) {
-    if (deadlineHint != Long.MIN_VALUE && deadlineHint >= t) {
-      return;
+    if ((deadlineHint != Long.MIN_VALUE && deadlineHint >= t) || t <= deadlineLow) {
+      return; // nothing can be due: before deadlineLow everything has fired already
     }
-    byte[] upper = new byte[8];
-    Bin.putSortableLong(upper, 0, t);
-    Bytes to = Bytes.wrap(upper); // keys are 8 bytes + record key, so every key of time t sorts after it
+    Bytes to = Bytes.wrap(timeKey(t)); // keys are 8 bytes + record key, so every key of time t sorts after it
+    Bytes from = Bytes.wrap(timeKey(deadlineLow));
     while (true) {
       List<byte[]> due = new ArrayList<>(BATCH);
-      try (KeyValueIterator<Bytes, byte[]> it = deadlines.range(Bytes.wrap(new byte[0]), to)) {
+      try (KeyValueIterator<Bytes, byte[]> it = deadlines.range(from, to)) {
         while (it.hasNext() && due.size() < BATCH) {
           due.add(it.next().key.get());
         }
@@ -288,8 +307,11 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
         fire(Bin.getSortableLong(dk, 0), Arrays.copyOfRange(dk, 8, dk.length));
         deadlines.delete(Bytes.wrap(dk));
       }
+      from = Bytes.wrap(timeKey(Bin.getSortableLong(due.get(due.size() - 1), 0)));
     }
-    try (KeyValueIterator<Bytes, byte[]> it = deadlines.all()) {
+    // every deadline before t has fired; those created from now on are later than t
+    deadlineLow = Math.max(deadlineLow, t);
+    try (KeyValueIterator<Bytes, byte[]> it = deadlines.range(Bytes.wrap(timeKey(deadlineLow)), END)) {
       deadlineHint = it.hasNext() ? Bin.getSortableLong(it.next().key.get(), 0) : Long.MAX_VALUE;
     }
   }
