@@ -1,10 +1,5 @@
 package io.migrationverifier.verify;
 
-import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.SortedMap;
@@ -34,39 +29,48 @@ final class Bin {
     return x ^ Long.MIN_VALUE;
   }
 
+  /** A growable byte array writer (no streams: this runs several times per change event). */
   static final class Out {
-    private final ByteArrayOutputStream buf = new ByteArrayOutputStream(128);
-    private final DataOutputStream out = new DataOutputStream(buf);
+    private byte[] buf = new byte[256];
+    private int len;
+
+    private void ensure(int n) {
+      if (len + n > buf.length) {
+        buf = java.util.Arrays.copyOf(buf, Math.max(buf.length * 2, len + n));
+      }
+    }
 
     Out b(int v) {
-      try {
-        out.writeByte(v);
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
+      ensure(1);
+      buf[len++] = (byte) v;
+      return this;
+    }
+
+    Out i(int v) {
+      ensure(4);
+      buf[len++] = (byte) (v >>> 24);
+      buf[len++] = (byte) (v >>> 16);
+      buf[len++] = (byte) (v >>> 8);
+      buf[len++] = (byte) v;
       return this;
     }
 
     Out l(long v) {
-      try {
-        out.writeLong(v);
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
+      ensure(8);
+      for (int shift = 56; shift >= 0; shift -= 8) {
+        buf[len++] = (byte) (v >>> shift);
       }
       return this;
     }
 
     Out bytes(byte[] v) {
-      try {
-        if (v == null) {
-          out.writeInt(-1);
-        } else {
-          out.writeInt(v.length);
-          out.write(v);
-        }
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
+      if (v == null) {
+        return i(-1);
       }
+      i(v.length);
+      ensure(v.length);
+      System.arraycopy(v, 0, buf, len, v.length);
+      len += v.length;
       return this;
     }
 
@@ -75,15 +79,10 @@ final class Bin {
     }
 
     Out map(Map<String, String> m) {
-      try {
-        if (m == null) {
-          out.writeInt(-1);
-          return this;
-        }
-        out.writeInt(m.size());
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
+      if (m == null) {
+        return i(-1);
       }
+      i(m.size());
       for (Map.Entry<String, String> e : m.entrySet()) {
         s(e.getKey());
         s(e.getValue());
@@ -92,64 +91,75 @@ final class Bin {
     }
 
     byte[] toBytes() {
-      return buf.toByteArray();
+      return java.util.Arrays.copyOf(buf, len);
     }
   }
 
+  /** Reads what {@link Out} wrote; a truncated or foreign value fails with an exception, never silently. */
   static final class In {
-    private final DataInputStream in;
+    private final byte[] buf;
+    private int pos;
 
     In(byte[] b) {
-      in = new DataInputStream(new java.io.ByteArrayInputStream(b));
+      buf = b;
+    }
+
+    private void need(int n) {
+      if (pos + n > buf.length) {
+        throw new IllegalStateException("truncated state value: need " + n + " bytes at " + pos + " of " + buf.length);
+      }
     }
 
     int b() {
-      try {
-        return in.readUnsignedByte();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
+      need(1);
+      return buf[pos++] & 0xff;
+    }
+
+    int i() {
+      need(4);
+      int v = (buf[pos] & 0xff) << 24 | (buf[pos + 1] & 0xff) << 16 | (buf[pos + 2] & 0xff) << 8 | (buf[pos + 3] & 0xff);
+      pos += 4;
+      return v;
     }
 
     long l() {
-      try {
-        return in.readLong();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
+      need(8);
+      long v = 0;
+      for (int k = 0; k < 8; k++) {
+        v = (v << 8) | (buf[pos++] & 0xffL);
       }
+      return v;
     }
 
     byte[] bytes() {
-      try {
-        int n = in.readInt();
-        if (n < 0) {
-          return null;
-        }
-        byte[] v = new byte[n];
-        in.readFully(v);
-        return v;
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
+      int n = i();
+      if (n < 0) {
+        return null;
       }
+      need(n);
+      byte[] v = java.util.Arrays.copyOfRange(buf, pos, pos + n);
+      pos += n;
+      return v;
     }
 
     String s() {
-      byte[] v = bytes();
-      return v == null ? null : new String(v, StandardCharsets.UTF_8);
+      int n = i();
+      if (n < 0) {
+        return null;
+      }
+      need(n);
+      String v = new String(buf, pos, n, StandardCharsets.UTF_8);
+      pos += n;
+      return v;
     }
 
     SortedMap<String, String> map() {
-      int n;
-      try {
-        n = in.readInt();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
+      int n = i();
       if (n < 0) {
         return null;
       }
       TreeMap<String, String> m = new TreeMap<>();
-      for (int i = 0; i < n; i++) {
+      for (int k = 0; k < n; k++) {
         m.put(s(), s());
       }
       return m;
