@@ -12,11 +12,13 @@ import java.util.TreeMap;
  * Two sides holding the same logical row produce equal instances and equal {@link #hash()}es.
  */
 public final class CanonicalRow {
+  private final TreeMap<String, String> map;
   private final SortedMap<String, String> values;
   private String hash;
 
-  private CanonicalRow(SortedMap<String, String> values) {
-    this.values = Collections.unmodifiableSortedMap(values);
+  private CanonicalRow(TreeMap<String, String> map) {
+    this.map = map;
+    this.values = Collections.unmodifiableSortedMap(map);
   }
 
   public static CanonicalRow of(Map<String, String> values) {
@@ -51,7 +53,7 @@ public final class CanonicalRow {
     if (h == null) {
       Encoder e = ENCODER.get();
       e.reset();
-      for (Map.Entry<String, String> entry : values.entrySet()) {
+      for (Map.Entry<String, String> entry : map.entrySet()) { // the map itself: no read-only wrapper per entry
         e.string(entry.getKey());
         if (entry.getValue() == null) {
           e.put((byte) 0);
@@ -61,6 +63,7 @@ public final class CanonicalRow {
         }
       }
       h = Hash128.hex(e.buf, e.len);
+      e.release();
       hash = h;
     }
     return h;
@@ -77,22 +80,54 @@ public final class CanonicalRow {
       len = 0;
     }
 
+    /** Drops a buffer that one very large row grew, instead of keeping it for the thread's lifetime. */
+    void release() {
+      if (buf.length > 1 << 20) {
+        buf = new byte[1024];
+      }
+    }
+
     void put(byte b) {
       ensure(1);
       buf[len++] = b;
     }
 
+    /** Varint byte length, then the UTF-8 bytes; ASCII (the common case) is written without encoding. */
     void string(String s) {
+      int n = s.length();
+      ensure(n + 5);
+      int start = len;
+      int pos = varint(start, n);
+      byte[] b = buf;
+      for (int i = 0; i < n; i++) {
+        char c = s.charAt(i);
+        if (c >= 0x80) {
+          len = start;
+          utf8(s);
+          return;
+        }
+        b[pos + i] = (byte) c;
+      }
+      len = pos + n;
+    }
+
+    private void utf8(String s) {
       byte[] b = s.getBytes(StandardCharsets.UTF_8);
       ensure(b.length + 5);
-      int n = b.length;
-      while ((n & ~0x7f) != 0) {
-        buf[len++] = (byte) ((n & 0x7f) | 0x80);
-        n >>>= 7;
-      }
-      buf[len++] = (byte) n;
+      len = varint(len, b.length);
       System.arraycopy(b, 0, buf, len, b.length);
       len += b.length;
+    }
+
+    /** Writes n as an unsigned LEB128 varint at pos (room is ensured); returns the position after it. */
+    private int varint(int pos, int n) {
+      byte[] b = buf;
+      while ((n & ~0x7f) != 0) {
+        b[pos++] = (byte) ((n & 0x7f) | 0x80);
+        n >>>= 7;
+      }
+      b[pos++] = (byte) n;
+      return pos;
     }
 
     private void ensure(int extra) {

@@ -44,10 +44,38 @@ final class ColumnSpec {
     return tolerance == null && comparator == null;
   }
 
-  String canonicalize(Object raw, ColumnType ct, ZoneId zone) {
+  /**
+   * What a column's reported type means for this rule: the inferred type (only looked at for
+   * {@code auto}) and whether it is blank-padded. Callers that see the same {@link ColumnType}
+   * instance again and again (the types of one schema, cached by the reader) keep this instead
+   * of working it out per value.
+   */
+  static final class Resolved {
+    final ColumnType ct;
+    final CanonicalType inferred;
+    final boolean blankPadded;
+
+    private Resolved(ColumnType ct, CanonicalType inferred, boolean blankPadded) {
+      this.ct = ct;
+      this.inferred = inferred;
+      this.blankPadded = blankPadded;
+    }
+  }
+
+  private static final Resolved NO_TYPE = new Resolved(null, null, false);
+
+  Resolved resolve(ColumnType ct) {
+    if (ct == null) {
+      return NO_TYPE;
+    }
+    return new Resolved(ct, type == CanonicalType.AUTO ? ct.infer() : null, ct.blankPadded());
+  }
+
+  /** The canonical text of one raw value of this column; {@code r} is {@code resolve(ct)}, worked out once. */
+  String canonicalize(Object raw, ColumnType ct, ZoneId zone, Resolved r) {
     CanonicalType t = type;
     if (t == CanonicalType.AUTO) {
-      t = ct == null ? null : ct.infer();
+      t = r.inferred;
       if (t == null) {
         t = Values.fromValue(raw);
       }
@@ -56,7 +84,7 @@ final class ColumnSpec {
     if (v != null && t == CanonicalType.TEXT) {
       if (trim) {
         v = v.strip();
-      } else if (ct != null && ct.blankPadded()) {
+      } else if (r.blankPadded) {
         v = stripTrailingBlanks(v);
       }
       if (caseInsensitive) {
