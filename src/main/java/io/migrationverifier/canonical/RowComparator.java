@@ -20,6 +20,18 @@ public final class RowComparator {
     this.hashDecisive = specsByLogical.values().stream().allMatch(ColumnSpec::hashDecisive);
   }
 
+  /**
+   * The same decision on two canonical value maps (rows as stored by the verifier), without
+   * building rows or hashing: equal maps are equal rows; otherwise only tolerances or custom
+   * comparators can still call them equivalent.
+   */
+  public boolean equivalent(java.util.SortedMap<String, String> source, java.util.SortedMap<String, String> target) {
+    if (source.equals(target)) {
+      return true;
+    }
+    return !hashDecisive && diff(CanonicalRow.of(source), CanonicalRow.of(target)).isEmpty();
+  }
+
   public boolean equivalent(CanonicalRow source, CanonicalRow target) {
     if (source.hash().equals(target.hash())) {
       return true;
