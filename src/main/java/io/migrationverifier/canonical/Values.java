@@ -540,6 +540,26 @@ public final class Values {
     return n;
   }
 
+  /**
+   * The bytes of a canonical BYTES value (lowercase hex, as {@link #bytes} writes it): what repair
+   * writes back and what a key lookup binds.
+   */
+  public static byte[] hexToBytes(String s) {
+    if (s.length() % 2 != 0) {
+      throw new IllegalArgumentException("odd number of hex digits");
+    }
+    byte[] out = new byte[s.length() / 2];
+    for (int i = 0; i < out.length; i++) {
+      int hi = Character.digit(s.charAt(2 * i), 16);
+      int lo = Character.digit(s.charAt(2 * i + 1), 16);
+      if (hi < 0 || lo < 0) {
+        throw new IllegalArgumentException("not hex");
+      }
+      out[i] = (byte) (hi << 4 | lo);
+    }
+    return out;
+  }
+
   static String bytes(Object v) {
     byte[] b;
     if (v instanceof byte[] raw) {

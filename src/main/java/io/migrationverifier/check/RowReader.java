@@ -8,6 +8,7 @@ import io.migrationverifier.canonical.CanonicalizationException;
 import io.migrationverifier.canonical.Canonicalizer;
 import io.migrationverifier.canonical.ColumnType;
 import io.migrationverifier.canonical.TableCanonicalizer;
+import io.migrationverifier.canonical.Values;
 import io.migrationverifier.capture.Jdbc;
 import io.migrationverifier.config.ColumnRule;
 import io.migrationverifier.config.DatabaseSettings;
@@ -205,7 +206,7 @@ public final class RowReader implements AutoCloseable {
         h = h.substring(2);
       }
       try {
-        return Base64.getEncoder().encodeToString(hex(h));
+        return Base64.getEncoder().encodeToString(Values.hexToBytes(h));
       } catch (IllegalArgumentException e) {
         return v; // not hex: canonicalized as Debezium's base64 text would be
       }
@@ -344,7 +345,7 @@ public final class RowReader implements AutoCloseable {
         }
         case FLOAT32, FLOAT64 -> ps.setDouble(i, Double.parseDouble(v));
         case DECIMAL -> ps.setBigDecimal(i, new BigDecimal(v));
-        case BYTES -> ps.setBytes(i, hex(v));
+        case BYTES -> ps.setBytes(i, Values.hexToBytes(v));
         case DATE -> {
           LocalDate d = LocalDate.parse(v);
           if (dialect == Dialect.POSTGRES) {
@@ -403,21 +404,6 @@ public final class RowReader implements AutoCloseable {
     }
   }
 
-  private static byte[] hex(String s) {
-    if (s.length() % 2 != 0) {
-      throw new IllegalArgumentException("odd number of hex digits");
-    }
-    byte[] out = new byte[s.length() / 2];
-    for (int i = 0; i < out.length; i++) {
-      int hi = Character.digit(s.charAt(2 * i), 16);
-      int lo = Character.digit(s.charAt(2 * i + 1), 16);
-      if (hi < 0 || lo < 0) {
-        throw new IllegalArgumentException("not hex");
-      }
-      out[i] = (byte) (hi << 4 | lo);
-    }
-    return out;
-  }
 
   // ---- values in Debezium's shapes -------------------------------------------------------------
 

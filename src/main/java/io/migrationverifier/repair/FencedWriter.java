@@ -2,6 +2,7 @@ package io.migrationverifier.repair;
 
 import io.migrationverifier.canonical.CanonicalKey;
 import io.migrationverifier.canonical.CanonicalRow;
+import io.migrationverifier.canonical.Values;
 import io.migrationverifier.canonical.Canonicalizer;
 import io.migrationverifier.canonical.ColumnType;
 import io.migrationverifier.capture.Jdbc;
@@ -499,7 +500,7 @@ public final class FencedWriter implements AutoCloseable {
           if (h.startsWith("\\x") || h.startsWith("\\X")) {
             h = h.substring(2);
           }
-          ps.setBytes(i, hex(h));
+          ps.setBytes(i, Values.hexToBytes(h));
         }
         case DATE -> {
           LocalDate d = parseOrText(() -> LocalDate.parse(v.trim()));
@@ -587,21 +588,6 @@ public final class FencedWriter implements AutoCloseable {
     }
   }
 
-  private static byte[] hex(String s) {
-    if (s.length() % 2 != 0) {
-      throw new IllegalArgumentException("odd number of hex digits");
-    }
-    byte[] out = new byte[s.length() / 2];
-    for (int i = 0; i < out.length; i++) {
-      int hi = Character.digit(s.charAt(2 * i), 16);
-      int lo = Character.digit(s.charAt(2 * i + 1), 16);
-      if (hi < 0 || lo < 0) {
-        throw new IllegalArgumentException("not hex");
-      }
-      out[i] = (byte) (hi << 4 | lo);
-    }
-    return out;
-  }
 
   // ---- connection ----------------------------------------------------------------------------------
 

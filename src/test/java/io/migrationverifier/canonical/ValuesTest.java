@@ -103,6 +103,19 @@ class ValuesTest {
   }
 
   @Test
+  void canonicalBytesDecodeBackToTheSameBytes() {
+    byte[] raw = {0, 1, (byte) 0xca, (byte) 0xfe, (byte) 0xff, 0x7f};
+    String canonical = Values.bytes(raw);
+    assertThat(canonical).isEqualTo("0001cafeff7f");
+    assertThat(Values.hexToBytes(canonical)).isEqualTo(raw);
+    assertThat(Values.hexToBytes("")).isEmpty();
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> Values.hexToBytes("abc"))
+        .isInstanceOf(IllegalArgumentException.class);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> Values.hexToBytes("zz"))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
   void nullAndEmptyStringDifferInRowsAndHashes() {
     Map<String, String> a = new HashMap<>();
     a.put("note", null);
