@@ -115,11 +115,11 @@ public final class EndToEndBench {
 
   /** What can be run on its own with {@code --only}; {@code mariadb} (capture on MariaDB) only on request. */
   public enum Section {
-    CAPTURE, VERIFY, LATENCY, MARIADB;
+    CAPTURE, VERIFY, LATENCY, MARIADB, REPAIR;
 
     /** The sections of a run without {@code --only}. */
     public static Set<Section> defaults() {
-      return java.util.EnumSet.of(CAPTURE, VERIFY, LATENCY);
+      return java.util.EnumSet.of(CAPTURE, VERIFY, LATENCY, REPAIR);
     }
 
     public String id() {
@@ -132,12 +132,12 @@ public final class EndToEndBench {
           return s;
         }
       }
-      throw new IllegalArgumentException("unknown section \"" + id + "\": use capture, verify, latency or mariadb");
+      throw new IllegalArgumentException("unknown section \"" + id + "\": use capture, verify, latency, mariadb or repair");
     }
   }
 
   public record Options(Set<Section> sections, int rows, int verifyEvents, int rounds, Duration latencyDuration,
-      int latencyRate, int latencyFaults, long seed, boolean verbose) {}
+      int latencyRate, int latencyFaults, long seed, boolean verbose, int repairRows) {}
 
   /** A goal on a figure: {@code ratio >= min} or {@code value <= max}. */
   public record Goal(String text, boolean met) {}
@@ -187,7 +187,8 @@ public final class EndToEndBench {
     long started = System.nanoTime();
     try {
       Set<Section> s = options.sections();
-      if (s.contains(Section.CAPTURE) || s.contains(Section.VERIFY) || s.contains(Section.MARIADB)) {
+      if (s.contains(Section.CAPTURE) || s.contains(Section.VERIFY) || s.contains(Section.MARIADB)
+          || s.contains(Section.REPAIR)) {
         try (EmbeddedKafka kafka = EmbeddedKafka.start(0, work.resolve("kafka"))) {
           if (s.contains(Section.CAPTURE)) {
             new CaptureBench(kafka.bootstrapServers(), work.resolve("capture"), false).run();
@@ -197,6 +198,10 @@ public final class EndToEndBench {
           }
           if (options.sections().contains(Section.VERIFY)) {
             new VerifyBench(kafka.bootstrapServers(), work.resolve("verify")).run();
+          }
+          if (options.sections().contains(Section.REPAIR)) {
+            new RepairBench(kafka.bootstrapServers(), options.repairRows(), options.rounds(), out, figures, notes)
+                .run(work.resolve("repair"));
           }
         }
       }
@@ -1204,7 +1209,7 @@ public final class EndToEndBench {
     out.flush();
     PrintWriter demoOut = options.verbose() ? out : new PrintWriter(Writer.nullWriter());
     Demo.Report report = Demo.run(new Demo.Options(demo, options.latencyDuration(), options.latencyRate(),
-        options.seed(), faults), demoOut);
+        options.seed(), faults, false), demoOut);
     int detected = report.detected().values().stream().mapToInt(Integer::intValue).sum();
     out.printf("latency: %d of %d faults detected, %d false positives, %s%n", detected, options.latencyFaults(),
         report.falsePositives(), report.passed() ? "demo PASSED" : "demo FAILED " + report.problems());

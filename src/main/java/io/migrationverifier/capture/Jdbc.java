@@ -2,9 +2,12 @@ package io.migrationverifier.capture;
 
 import io.migrationverifier.config.DatabaseSettings;
 import io.migrationverifier.config.Dialect;
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.Properties;
 
 /** JDBC URLs and connections of a configured database. The password is handed to the driver only. */
@@ -15,6 +18,31 @@ public final class Jdbc {
     return db.dialect() == Dialect.POSTGRES
         ? "jdbc:postgresql://" + db.host() + ":" + db.port() + "/" + db.database()
         : "jdbc:mariadb://" + db.host() + ":" + db.port() + "/" + db.database();
+  }
+
+  /**
+   * A HikariCP pool on {@code db} whose connections run their session in UTC (as {@code RowReader}
+   * and {@code FencedWriter} expect) and are handed out with auto-commit off. A connection that
+   * cannot be had within {@code connectTimeout} fails with {@link java.sql.SQLTransientConnectionException}:
+   * callers treat that as the database being down.
+   */
+  public static HikariDataSource pool(DatabaseSettings db, String poolName, int maxSize, Duration connectTimeout) {
+    HikariConfig h = new HikariConfig();
+    h.setPoolName(poolName);
+    h.setJdbcUrl(url(db));
+    h.setUsername(db.user());
+    if (!db.password().isEmpty()) {
+      h.setPassword(db.password().reveal());
+    }
+    h.setMaximumPoolSize(maxSize);
+    h.setMinimumIdle(0);
+    h.setAutoCommit(false);
+    h.setConnectionTimeout(Math.max(250, connectTimeout.toMillis()));
+    h.setValidationTimeout(Math.max(250, Math.min(connectTimeout.toMillis(), 5_000)));
+    // Start without a connection: a database that is down at start is an outage to wait out, not a crash.
+    h.setInitializationFailTimeout(-1);
+    h.setConnectionInitSql(db.dialect() == Dialect.MARIADB ? "SET time_zone = '+00:00'" : "SET TIME ZONE 'UTC'");
+    return new HikariDataSource(h);
   }
 
   public static Connection connect(DatabaseSettings db) throws SQLException {

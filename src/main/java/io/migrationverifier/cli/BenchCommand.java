@@ -17,15 +17,17 @@ import picocli.CommandLine.Spec;
 /** {@code bench}: the end-to-end benchmark of BENCHMARKS.md, on an embedded PostgreSQL and an embedded Kafka. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = "Measures capture and verify throughput against bare baselines (bare Debezium engine; a minimal"
-        + " parse-and-store Kafka Streams app) on the same data in one run, and the detection latency of a live"
-        + " run with injected faults. Prints each figure, its baseline, the ratio and the goal.",
+        + " parse-and-store Kafka Streams app) on the same data in one run, the detection latency of a live"
+        + " run with injected faults, and repair throughput against a plain batched JDBC upsert. Prints each"
+        + " figure, its baseline, the ratio and the goal.",
     footer = {"", "Needs no setup: PostgreSQL and Kafka run embedded. The default run takes about 4-5 minutes on"
         + " 2 cores.", "Exit codes: 0 the benchmark ran (goals met or not: see the table); 1 it failed; 2 invalid"
         + " options."})
 public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--only", paramLabel = "SECTION", split = ",",
-      description = "capture, verify, latency or mariadb (repeatable or comma-separated; default: capture, verify"
-          + " and latency). mariadb compares capture on a local mariadbd (Debian package mariadb-server).")
+      description = "capture, verify, latency, repair or mariadb (repeatable or comma-separated; default: capture,"
+          + " verify, latency and repair). mariadb compares capture on a local mariadbd (Debian package"
+          + " mariadb-server).")
   List<String> only;
 
   @Option(names = "--rows", defaultValue = "100000",
@@ -52,6 +54,10 @@ public final class BenchCommand implements Callable<Integer> {
       description = "Latency: faults injected (dropped, corrupted, extra, missed-delete in turn; default"
           + " ${DEFAULT-VALUE}).")
   int latencyFaults;
+
+  @Option(names = "--repair-rows", defaultValue = "5000",
+      description = "Differing rows each repair run fixes (default ${DEFAULT-VALUE}).")
+  int repairRows;
 
   @Option(names = "--seed", description = "Seed of the generated data and workload (default: random, printed).")
   Long seed;
@@ -103,7 +109,7 @@ public final class BenchCommand implements Callable<Integer> {
     TimeZone.setDefault(TimeZone.getTimeZone("UTC"));
     long s = seed != null ? seed : System.nanoTime();
     EndToEndBench.Result result = EndToEndBench.run(new EndToEndBench.Options(sections, rows, verifyEvents, rounds, d,
-        latencyRate, latencyFaults, s, verbose), out);
+        latencyRate, latencyFaults, s, verbose, repairRows), out);
     EndToEndBench.print(result, out);
     out.printf("(rerun with --seed %d)%n", s);
     out.flush();

@@ -144,7 +144,7 @@ public final class ConfigLoader {
   // ---- reading -----------------------------------------------------------------------------
 
   private VerifierConfig read(ObjectNode root) {
-    known(root, "", "name", "kafka", "source", "target", "tables", "verify", "capture");
+    known(root, "", "name", "kafka", "source", "target", "tables", "verify", "capture", "repair", "http");
     String name = string(root, "", "name", null, true);
     if (name != null && !NAME.matcher(name).matches()) {
       problems.add("name: \"" + Identifiers.abbreviate(name) + "\" must be lower-case letters, digits, '.', '_' or '-'"
@@ -155,8 +155,37 @@ public final class ConfigLoader {
     DatabaseSettings target = readDatabase(object(root, "", "target", true), "target");
     VerifySettings verify = readVerify(object(root, "", "verify", false), name);
     CaptureSettings capture = readCapture(object(root, "", "capture", false));
+    RepairSettings repair = readRepair(object(root, "", "repair", false));
+    HttpSettings http = readHttp(object(root, "", "http", false));
     List<TableConfig> tables = readTables(root.get("tables"));
-    return new VerifierConfig(name, kafka, source, target, tables, verify, capture);
+    return new VerifierConfig(name, kafka, source, target, tables, verify, capture, repair, http);
+  }
+
+  private RepairSettings readRepair(JsonNode node) {
+    String p = "repair";
+    known(node, p, "max-attempts", "backoff", "max-backoff", "fence-retries", "outage-probe-interval", "rate-limit");
+    RepairSettings d = RepairSettings.DEFAULTS;
+    int attempts = integer(node, p, "max-attempts", d.maxAttempts(), 1, 100);
+    Duration backoff = duration(node, p, "backoff", d.backoff());
+    Duration maxBackoff = duration(node, p, "max-backoff", d.maxBackoff());
+    if (maxBackoff.compareTo(backoff) < 0) {
+      problems.add(p + ".max-backoff: " + maxBackoff + " is shorter than repair.backoff " + backoff
+          + "; make it at least as long");
+    }
+    int fence = integer(node, p, "fence-retries", d.fenceRetries(), 0, 100);
+    Duration probe = duration(node, p, "outage-probe-interval", d.outageProbeInterval());
+    int rate = integer(node, p, "rate-limit", d.rateLimit(), 0, 1_000_000);
+    return new RepairSettings(attempts, backoff, maxBackoff, fence, probe, rate);
+  }
+
+  private HttpSettings readHttp(JsonNode node) {
+    String p = "http";
+    known(node, p, "enabled", "bind", "port");
+    HttpSettings d = HttpSettings.DEFAULTS;
+    boolean enabled = bool(node, p, "enabled", d.enabled());
+    String bind = string(node, p, "bind", d.bind(), false);
+    int port = integer(node, p, "port", d.port(), 0, 65535);
+    return new HttpSettings(enabled, bind, port);
   }
 
   private CaptureSettings readCapture(JsonNode node) {
@@ -266,7 +295,7 @@ public final class ConfigLoader {
   }
 
   private TableConfig readTable(JsonNode t, String p) {
-    known(t, p, "name", "source-table", "target-table", "key", "columns", "window");
+    known(t, p, "name", "source-table", "target-table", "key", "columns", "window", "repair");
     String name = string(t, p, "name", null, true);
     if (name != null && !Identifiers.isValidPart(name)) {
       problems.add(p + ".name: \"" + Identifiers.abbreviate(name) + "\" is not a valid identifier ("
@@ -345,7 +374,50 @@ public final class ConfigLoader {
         }
       }
     }
-    return new TableConfig(name, sourceTable, targetTable, key, columns, window);
+    TableRepair repair = readTableRepair(object(t, p, "repair", false), p + ".repair", columns, key);
+    return new TableConfig(name, sourceTable, targetTable, key, columns, window, repair);
+  }
+
+  private TableRepair readTableRepair(JsonNode node, String p, List<ColumnRule> columns, List<String> key) {
+    if (node == null) {
+      return TableRepair.DETECT_ONLY;
+    }
+    known(node, p, "enabled", "policy", "version-column", "skew-tolerance", "resolver", "rate-limit");
+    boolean enabled = bool(node, p, "enabled", true);
+    RepairPolicy policy = enumValue(node, p, "policy", RepairPolicy.SOURCE_WINS, RepairPolicy::fromId,
+        "source-wins (default), last-write-wins, manual or custom");
+    String version = string(node, p, "version-column", null, false);
+    Duration skew = node.hasNonNull("skew-tolerance") ? duration(node, p, "skew-tolerance", Duration.ZERO)
+        : Duration.ZERO;
+    String resolver = string(node, p, "resolver", null, false);
+    Integer rate = node.hasNonNull("rate-limit") ? integer(node, p, "rate-limit", 0, 0, 1_000_000) : null;
+    if (policy == RepairPolicy.LAST_WRITE_WINS) {
+      if (version == null) {
+        problems.add(p + ".version-column: required by policy last-write-wins; name the logical column that"
+            + " orders writes (a version number or an update timestamp)");
+      } else if (!Identifiers.isValidPart(version)) {
+        problems.add(p + ".version-column: \"" + Identifiers.abbreviate(version) + "\" is not a valid column name ("
+            + Identifiers.describeRule() + ")");
+      } else if (columns.stream().anyMatch(c -> c.name().equals(version) && c.ignore())) {
+        problems.add(p + ".version-column: column \"" + version + "\" is ignored in columns; the version must be"
+            + " compared to be trusted");
+      } else if (key.contains(version)) {
+        problems.add(p + ".version-column: \"" + version + "\" is a key column; it cannot order writes of one row");
+      }
+    } else if (version != null) {
+      problems.add(p + ".version-column: only used by policy last-write-wins (policy is " + policy.id() + ")");
+    }
+    if (policy == RepairPolicy.CUSTOM) {
+      if (resolver == null) {
+        problems.add(p + ".resolver: required by policy custom; the fully qualified name of a class implementing"
+            + " io.migrationverifier.repair.spi.ConflictResolver");
+      } else if (!CLASS_NAME.matcher(resolver).matches()) {
+        problems.add(p + ".resolver: \"" + Identifiers.abbreviate(resolver) + "\" is not a Java class name");
+      }
+    } else if (resolver != null) {
+      problems.add(p + ".resolver: only used by policy custom (policy is " + policy.id() + ")");
+    }
+    return new TableRepair(enabled, policy, version, skew, resolver, rate);
   }
 
   private void clash(Map<String, String> seen, String physical, String logical, String path) {

@@ -14,11 +14,13 @@ public record TableConfig(
     String targetTable,
     List<String> key,
     List<ColumnRule> columns,
-    Duration window) {
+    Duration window,
+    TableRepair repair) {
 
   public TableConfig {
     key = List.copyOf(key);
     columns = List.copyOf(columns);
+    repair = repair == null ? TableRepair.DETECT_ONLY : repair;
   }
 
   public String physicalTable(Side side) {

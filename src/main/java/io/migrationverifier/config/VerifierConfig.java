@@ -11,7 +11,9 @@ public record VerifierConfig(
     DatabaseSettings target,
     List<TableConfig> tables,
     VerifySettings verify,
-    CaptureSettings capture) {
+    CaptureSettings capture,
+    RepairSettings repair,
+    HttpSettings http) {
 
   public VerifierConfig {
     tables = List.copyOf(tables);
@@ -23,6 +25,11 @@ public record VerifierConfig(
 
   public DatabaseSettings database(Side side) {
     return side == Side.SOURCE ? source : target;
+  }
+
+  /** Whether any table has repair enabled (the repair role has nothing to do otherwise). */
+  public boolean anyRepairEnabled() {
+    return tables.stream().anyMatch(t -> t.repair().enabled());
   }
 
   public Optional<TableConfig> table(String logicalName) {

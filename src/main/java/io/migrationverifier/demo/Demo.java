@@ -5,7 +5,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.migrationverifier.capture.CaptureListener;
 import io.migrationverifier.config.DatabaseSettings;
 import io.migrationverifier.config.KafkaSettings;
+import io.migrationverifier.canonical.Canonicalizer;
+import io.migrationverifier.check.KeyCheck;
+import io.migrationverifier.check.RowReader;
 import io.migrationverifier.config.Side;
+import io.migrationverifier.config.TableConfig;
+import io.migrationverifier.config.TableRepair;
 import io.migrationverifier.config.VerifierConfig;
 import io.migrationverifier.config.VerifySettings;
 import io.migrationverifier.runtime.Pipeline;
@@ -82,11 +87,22 @@ public final class Demo {
     }
   }
 
-  public record Options(VerifierConfig config, Duration duration, int rate, long seed, Map<Fault, Integer> faults) {}
+  /** @param repair whether the repair role fixes what is detected (tables with repair enabled in the config) */
+  public record Options(VerifierConfig config, Duration duration, int rate, long seed, Map<Fault, Integer> faults,
+      boolean repair) {}
 
-  /** What the demo found, per fault kind, and whether it passed. */
+  /**
+   * What the demo found, per fault kind, and whether it passed.
+   *
+   * @param repaired          per fault kind: keys whose discrepancy was RESOLVED by a repair
+   * @param repairP50Ms       time to repair: RESOLVED's resolvedAt minus the report's detectedAt, median
+   * @param repairMaxMs       the same, worst
+   * @param consistentAtEnd   faulted keys that both databases hold equally at the end (read back over JDBC)
+   */
   public record Report(Map<Fault, Integer> injected, Map<Fault, Integer> detected, int falsePositives,
-      int resolvedDelayed, List<String> problems, long p50LatencyMs, long p99LatencyMs, long operations) {
+      int resolvedDelayed, List<String> problems, long p50LatencyMs, long p99LatencyMs, long operations,
+      boolean repair, Map<Fault, Integer> repaired, long repairP50Ms, long repairMaxMs, int consistentAtEnd,
+      int faultedKeys) {
     public boolean passed() {
       return problems.isEmpty();
     }
@@ -103,6 +119,7 @@ public final class Demo {
   private final AtomicLong operations = new AtomicLong();
   private final AtomicLongArray captured = new AtomicLongArray(2);
   private final AtomicLong heartbeats = new AtomicLong();
+  private boolean repairing;
 
   private Demo(Options options, PrintWriter out) {
     this.options = options;
@@ -133,7 +150,9 @@ public final class Demo {
         s.execute("CREATE DATABASE legacy");
         s.execute("CREATE DATABASE modern");
       }
-      VerifierConfig config = localize(options.config(), pg.getPort(), work);
+      VerifierConfig localized = localize(options.config(), pg.getPort(), work);
+      VerifierConfig config = options.repair() ? localized : detectOnly(localized);
+      repairing = options.repair() && config.anyRepairEnabled();
       try (Connection legacy = connect(pg, "legacy"); Connection modern = connect(pg, "modern")) {
         createSchema(legacy, modern);
         seed(legacy, modern);
@@ -150,7 +169,7 @@ public final class Demo {
             out.flush();
             Workload w = new Workload(legacy, modern);
             w.run();
-            return settleAndReport(detected, pipeline);
+            return settleAndReport(detected, pipeline, config);
           } finally {
             detected.close();
           }
@@ -175,7 +194,15 @@ public final class Demo {
     KafkaSettings k = c.kafka();
     KafkaSettings kafka = new KafkaSettings(k.bootstrapServers(), k.embedded() ? 0 : k.embeddedPort(), k.partitions(),
         k.replicationFactor(), k.properties());
-    return new VerifierConfig(c.name(), kafka, source, target, c.tables(), verify, c.capture());
+    return new VerifierConfig(c.name(), kafka, source, target, c.tables(), verify, c.capture(), c.repair(), c.http());
+  }
+
+  /** The config with every table detect-only ({@code demo --detect-only}). */
+  static VerifierConfig detectOnly(VerifierConfig c) {
+    List<TableConfig> tables = c.tables().stream().map(t -> new TableConfig(t.name(), t.sourceTable(),
+        t.targetTable(), t.key(), t.columns(), t.window(), TableRepair.DETECT_ONLY)).toList();
+    return new VerifierConfig(c.name(), c.kafka(), c.source(), c.target(), tables, c.verify(), c.capture(),
+        c.repair(), c.http());
   }
 
   private static Connection connect(EmbeddedPostgres pg, String db) throws SQLException {
@@ -469,7 +496,8 @@ public final class Demo {
     }
   }
 
-  private Report settleAndReport(Detected detected, Pipeline pipeline) throws InterruptedException {
+  private Report settleAndReport(Detected detected, Pipeline pipeline, VerifierConfig config)
+      throws InterruptedException {
     Map<String, Fault> expected = new HashMap<>();
     faultedKeys.forEach((k, f) -> {
       if (f.expectedKind != null) {
@@ -479,7 +507,7 @@ public final class Demo {
     // Wait (bounded) for every expected report and the RESOLVED of delayed writes, then one more
     // window with heartbeats so that a false positive would have had time to show.
     long deadline = System.currentTimeMillis() + windowMs * 6 + 30_000;
-    while (System.currentTimeMillis() < deadline && !complete(detected, expected)) {
+    while (System.currentTimeMillis() < deadline && !complete(detected, expected, repairing)) {
       Thread.sleep(100); // polling what the report consumer collected; bounded by the deadline
     }
     Thread.sleep(windowMs * 2 + 1_000); // give any false positive its chance to be reported
@@ -490,15 +518,23 @@ public final class Demo {
     int falsePositives = 0;
     int resolvedDelayed = 0;
     List<Long> latencies = new ArrayList<>();
+    List<Long> repairTimes = new ArrayList<>();
+    Map<Fault, Integer> repaired = new EnumMap<>(Fault.class);
     Set<String> reportedKeys = new HashSet<>();
+    Set<String> resolvedKeys = new HashSet<>();
     synchronized (detected.events) {
       for (JsonNode d : detected.events) {
         String k = d.get("table").asText() + "/" + d.get("key").get("id").asText();
         String kind = d.get("kind").asText();
         Fault f = faultedKeys.get(k);
         if (kind.equals("RESOLVED")) {
+          resolvedKeys.add(k);
           if (f == Fault.DELAYED_BEYOND) {
             resolvedDelayed++;
+          }
+          if ("repaired".equals(d.path("resolution").asText()) && f != null) {
+            repaired.merge(f, 1, Integer::sum);
+            repairTimes.add(d.get("resolvedAt").asLong() - d.get("detectedAt").asLong());
           }
           continue;
         }
@@ -524,27 +560,69 @@ public final class Demo {
     if (resolvedDelayed != delayedBeyond) {
       problems.add("RESOLVED for " + resolvedDelayed + " of " + delayedBeyond + " delayed-beyond writes");
     }
+    int consistent = 0;
+    if (repairing) {
+      for (Map.Entry<String, Fault> e : expected.entrySet()) {
+        if (!resolvedKeys.contains(e.getKey())) {
+          problems.add("not repaired: " + e.getValue().id + " " + e.getKey() + " (no RESOLVED)");
+        }
+      }
+      consistent = countConsistent(config, problems);
+    }
     Collections.sort(latencies);
-    long p50 = latencies.isEmpty() ? 0 : latencies.get((latencies.size() - 1) / 2);
-    long p99 = latencies.isEmpty() ? 0 : latencies.get((int) Math.ceil(latencies.size() * 0.99) - 1);
-    return new Report(injected, found, falsePositives, resolvedDelayed, problems, p50, p99, operations.get());
+    Collections.sort(repairTimes);
+    long p50 = percentile(latencies, 0.5);
+    long p99 = percentile(latencies, 0.99);
+    return new Report(injected, found, falsePositives, resolvedDelayed, problems, p50, p99, operations.get(),
+        repairing, repaired, percentile(repairTimes, 0.5), repairTimes.isEmpty() ? 0 : repairTimes.get(
+            repairTimes.size() - 1), consistent, faultedKeys.size());
   }
 
-  private static boolean complete(Detected detected, Map<String, Fault> expected) {
+  private static long percentile(List<Long> sorted, double q) {
+    if (sorted.isEmpty()) {
+      return 0;
+    }
+    return sorted.get(Math.max(0, (int) Math.ceil(sorted.size() * q) - 1));
+  }
+
+  /** Reads every faulted key back from both databases: after repair, all must agree. */
+  private int countConsistent(VerifierConfig config, List<String> problems) {
+    int n = 0;
+    Canonicalizer canonicalizer = Canonicalizer.forConfig(config);
+    try (RowReader reader = new RowReader(config, canonicalizer)) {
+      KeyCheck check = new KeyCheck(canonicalizer, reader);
+      for (String k : new java.util.TreeSet<>(faultedKeys.keySet())) {
+        String[] parts = k.split("/", 2);
+        KeyCheck.Result r = check.check(parts[0], Map.of("id", parts[1]));
+        if (r.consistent()) {
+          n++;
+        } else {
+          problems.add("still different at the end: " + k + " " + r.verdict());
+        }
+      }
+    } catch (SQLException e) {
+      problems.add("could not read the faulted keys back: " + e.getMessage());
+    }
+    return n;
+  }
+
+  private static boolean complete(Detected detected, Map<String, Fault> expected, boolean repairing) {
     Set<String> seen = new HashSet<>();
-    int resolved = 0;
+    Set<String> resolvedKeys = new HashSet<>();
     synchronized (detected.events) {
       for (JsonNode d : detected.events) {
         String k = d.get("table").asText() + "/" + d.get("key").get("id").asText();
         if (d.get("kind").asText().equals("RESOLVED")) {
-          resolved++;
+          resolvedKeys.add(k);
         } else {
           seen.add(k);
         }
       }
     }
-    long delayed = expected.values().stream().filter(f -> f == Fault.DELAYED_BEYOND).count();
-    return seen.containsAll(expected.keySet()) && resolved >= delayed;
+    boolean delayedResolved = expected.entrySet().stream().filter(e -> e.getValue() == Fault.DELAYED_BEYOND)
+        .allMatch(e -> resolvedKeys.contains(e.getKey()));
+    return seen.containsAll(expected.keySet()) && delayedResolved
+        && (!repairing || resolvedKeys.containsAll(expected.keySet()));
   }
 
   public static void print(Report r, PrintWriter out) {
@@ -558,10 +636,19 @@ public final class Demo {
               + (f == Fault.DELAYED_BEYOND ? " then RESOLVED (" + r.resolvedDelayed() + ")" : ""));
     }
     out.printf("false positives: %d%n", r.falsePositives());
+    if (r.repair()) {
+      int repairedTotal = r.repaired().values().stream().mapToInt(Integer::intValue).sum();
+      out.printf("repaired: %d (%s); time to repair after detection: p50 %d ms, max %d ms%n", repairedTotal,
+          describe(r.repaired()), r.repairP50Ms(), r.repairMaxMs());
+      out.printf("faulted keys consistent at the end: %d of %d%n", r.consistentAtEnd(), r.faultedKeys());
+    } else {
+      out.println("repair: off (detect-only)");
+    }
     out.printf("operations: %d; detection latency beyond the window: p50 %d ms, p99 %d ms%n", r.operations(),
         r.p50LatencyMs(), r.p99LatencyMs());
     if (r.passed()) {
-      out.println("PASSED: every injected fault detected with the right kind, no false positive");
+      out.println("PASSED: every injected fault detected with the right kind, no false positive"
+          + (r.repair() ? ", every one repaired" : ""));
     } else {
       out.println("FAILED:");
       r.problems().forEach(p -> out.println("  - " + p));

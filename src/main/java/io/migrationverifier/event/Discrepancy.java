@@ -12,7 +12,8 @@ import java.util.SortedMap;
  * @param divergedSince event time the disagreement started (t0)
  * @param detectedAt    event time at which it was confirmed (t0 + window for the stream)
  * @param resolves      for RESOLVED: the id of the discrepancy it closes
- * @param resolution    for RESOLVED: which side's change brought agreement back
+ * @param resolution    for RESOLVED: {@code source-change} or {@code target-change} (which side's change
+ *                      brought agreement back), or {@code repaired} (the target change was a logged repair's own write)
  */
 public record Discrepancy(
     String id,

@@ -35,7 +35,8 @@ import org.slf4j.LoggerFactory;
  * <p>{@code <name>.discrepancies} and {@code <name>.health} are compacted (one record per row key,
  * per side and partition); every other topic uses the delete policy. The two change topics must be
  * co-partitioned (same partition count, same partitioner on identical key bytes): the verifier
- * compares partition p of one with partition p of the other.
+ * compares partition p of one with partition p of the other. {@code <name>.repairs.log} is keyed
+ * the same way and read by the same tasks, so it must have their partition count too.
  *
  * <p>A topic is not usable the instant {@code createTopics} returns: producing right away lost
  * records on a fresh broker (not-leader, then out-of-order sequence, then delivery timeouts; see
@@ -70,9 +71,9 @@ public final class TopicAdmin {
   /**
    * Creates the missing topics of {@code config} with {@code kafka.partitions} partitions and
    * {@code kafka.replication-factor} replicas, waits until the new partitions are led, and checks
-   * that the two change topics have the same partition count.
+   * that the two change topics and the repair log have the same partition count.
    *
-   * @throws IllegalStateException when the change topics are not co-partitioned, or the cluster
+   * @throws IllegalStateException when those topics are not co-partitioned, or the cluster
    *                               did not answer within {@code timeout}
    */
   public static void ensureTopics(Admin admin, VerifierConfig config, Duration timeout) {
@@ -131,6 +132,19 @@ public final class TopicAdmin {
           + " of the other, so both need the same count: add partitions to the smaller one (kafka-topics --alter"
           + " --partitions " + Math.max(sp, tp) + "), or recreate both with kafka.partitions, and re-capture, since"
           + " keys already written were placed by the old count.");
+    }
+    String log = topics.repairsLog();
+    int lp = described.get(log).partitions().size();
+    if (lp != sp) {
+      throw new IllegalStateException("The repair log is not co-partitioned with the change topics: " + log + " has "
+          + lp + " partitions but " + s + " and " + t + " have " + sp + ". The verifier reads partition p of the"
+          + " repair log beside partition p of the change topics (to tell a repair's write from any other target"
+          + " change), so all three need the same count: " + (lp < sp
+              ? "add partitions to it (kafka-topics --alter --topic " + log + " --partitions " + sp + ")"
+              : "partitions cannot be removed, so copy out what `repair undo` may still need, delete it and"
+                  + " recreate it (kafka-topics --create --topic " + log + " --partitions " + sp + ")")
+          + ". Entries already written stay where the old count placed them; that costs at most their"
+          + " \"repaired\" label.");
     }
   }
 

@@ -44,6 +44,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import javax.sql.DataSource;
 
 /**
  * The fenced write of one repair (DESIGN section 5) on the TARGET database. In one transaction:
@@ -120,13 +121,31 @@ public final class FencedWriter implements AutoCloseable {
   private final Canonicalizer canonicalizer;
   private final RowReader reader;
   private final DatabaseSettings db;
+  /** When set, each repair borrows a connection (HikariCP: broken ones are evicted by the pool). */
+  private final DataSource pool;
+  private final boolean ownsReader;
   private Connection connection;
 
   public FencedWriter(VerifierConfig config, Canonicalizer canonicalizer) {
+    this(config, canonicalizer, new RowReader(config, canonicalizer), null, true);
+  }
+
+  /**
+   * A writer whose transactions run on connections of {@code pool} (auto-commit off, session in
+   * UTC: {@link Jdbc#pool}) and whose image reads go through {@code reader} (not closed by this writer).
+   */
+  public FencedWriter(VerifierConfig config, Canonicalizer canonicalizer, RowReader reader, DataSource pool) {
+    this(config, canonicalizer, reader, pool, false);
+  }
+
+  private FencedWriter(VerifierConfig config, Canonicalizer canonicalizer, RowReader reader, DataSource pool,
+      boolean ownsReader) {
     this.config = config;
     this.canonicalizer = canonicalizer;
-    this.reader = new RowReader(config, canonicalizer);
+    this.reader = reader;
     this.db = config.database(Side.TARGET);
+    this.pool = pool;
+    this.ownsReader = ownsReader;
   }
 
   /**
@@ -152,7 +171,8 @@ public final class FencedWriter implements AutoCloseable {
     for (int attempt = 0; ; attempt++) {
       Connection c = connection();
       try {
-        Optional<Outcome> o = attempt(c, t, key, types, judgedTarget, desired, attempt + 1 >= MAX_LOCK_ATTEMPTS);
+        Optional<Outcome> o = attempt(c, t, key, types, judgedTarget, desired, attempt + 1 >= MAX_LOCK_ATTEMPTS,
+            false);
         if (o.isPresent()) {
           return o.get();
         }
@@ -172,13 +192,75 @@ public final class FencedWriter implements AutoCloseable {
       } catch (RuntimeException e) {
         rollbackQuietly(c);
         throw e;
+      } finally {
+        release();
       }
+    }
+  }
+
+  /** One repair of a batch: the arguments of {@link #apply}. */
+  public record Item(String table, Map<String, String> key, Optional<CanonicalRow> judgedTarget,
+      Optional<CanonicalRow> desired) {}
+
+  /**
+   * Applies several repairs in ONE transaction: each target row is locked and checked against its
+   * judged image exactly as {@link #apply} does; the rows that still hold their judged image are
+   * written, the others are left alone and reported {@link Status#STALE}; then one commit. The
+   * commit is what a single repair mostly waits for, so this is the batching the fence allows.
+   *
+   * <p>When any statement fails (a constraint violation, a row inserted by someone else, a
+   * deadlock), the whole transaction is rolled back and NOTHING of the batch was written: the
+   * caller applies the items one by one to find the one that fails.
+   *
+   * @return one outcome per item, in order
+   * @throws SQLException the batch failed and was rolled back
+   */
+  public synchronized List<Outcome> applyBatch(List<Item> items) throws SQLException {
+    if (items.isEmpty()) {
+      return List.of();
+    }
+    List<Prepared> prepared = new ArrayList<>(items.size());
+    for (Item it : items) {
+      Objects.requireNonNull(it.judgedTarget(), "judgedTarget");
+      Objects.requireNonNull(it.desired(), "desired");
+      TableConfig t = config.table(it.table()).orElseThrow(() -> new IllegalArgumentException("unknown table \""
+          + it.table() + "\""));
+      prepared.add(new Prepared(t, reader.canonicalKey(Side.TARGET, it.table(), it.key()),
+          reader.columnTypes(Side.TARGET, it.table())));
+    }
+    Connection c = connection();
+    try {
+      List<Outcome> out = new ArrayList<>(items.size());
+      for (int i = 0; i < items.size(); i++) {
+        Item it = items.get(i);
+        Prepared p = prepared.get(i);
+        out.add(attempt(c, p.table(), p.key(), p.types(), it.judgedTarget(), it.desired(), true, true).orElseThrow());
+      }
+      c.commit();
+      return out;
+    } catch (SQLException | RuntimeException e) {
+      rollbackQuietly(c);
+      if (e instanceof SQLException s && brokenConnection(c, s)) {
+        closeQuietly();
+      }
+      throw e;
+    } finally {
+      release();
+    }
+  }
+
+  private record Prepared(TableConfig table, CanonicalKey key, Map<String, ColumnType> types) {}
+
+  /** Pooled: hands the connection back after every repair; otherwise it is kept. */
+  private void release() {
+    if (pool != null) {
+      closeQuietly();
     }
   }
 
   /** One locked attempt; empty when the row appeared after the lock and the lock must be taken again. */
   private Optional<Outcome> attempt(Connection c, TableConfig t, CanonicalKey key, Map<String, ColumnType> types,
-      Optional<CanonicalRow> judged, Optional<CanonicalRow> desired, boolean last) throws SQLException {
+      Optional<CanonicalRow> judged, Optional<CanonicalRow> desired, boolean last, boolean batch) throws SQLException {
     Dialect dialect = db.dialect();
     String quotedTable = dialect.quote(t.physicalTable(Side.TARGET));
     List<String> keyPhysical = new ArrayList<>();
@@ -201,11 +283,15 @@ public final class FencedWriter implements AutoCloseable {
     Optional<CanonicalRow> current = reader.read(Side.TARGET, t.name(), key.key());
     if (current.isPresent() && locked == 0) {
       // inserted by someone else after our lock: we do not hold it
-      c.rollback();
+      if (!batch) {
+        c.rollback();
+      }
       return last ? Optional.of(Outcome.stale(current)) : Optional.empty();
     }
     if (!current.equals(judged)) {
-      c.rollback();
+      if (!batch) {
+        c.rollback(); // nothing of this repair was written; in a batch, the others' writes stay
+      }
       return Optional.of(Outcome.stale(current));
     }
     if (desired.isEmpty()) {
@@ -284,7 +370,7 @@ public final class FencedWriter implements AutoCloseable {
           }
           ps.executeUpdate();
         } catch (SQLException e) {
-          if (duplicateKey(e)) {
+          if (duplicateKey(e) && !batch) {
             // someone inserted the row after our read: newer data, never overwritten
             c.rollback();
             return Optional.of(Outcome.stale(reader.read(Side.TARGET, t.name(), key.key())));
@@ -293,14 +379,18 @@ public final class FencedWriter implements AutoCloseable {
         }
       }
     }
-    c.commit();
+    if (!batch) {
+      c.commit();
+    }
     return Optional.of(Outcome.applied(current));
   }
 
   @Override
   public synchronized void close() {
     closeQuietly();
-    reader.close();
+    if (ownsReader) {
+      reader.close();
+    }
   }
 
   // ---- columns ---------------------------------------------------------------------------------
@@ -592,6 +682,13 @@ public final class FencedWriter implements AutoCloseable {
   // ---- connection ----------------------------------------------------------------------------------
 
   private Connection connection() throws SQLException {
+    if (connection == null && pool != null) {
+      Connection c = pool.getConnection();
+      if (c.getAutoCommit()) {
+        c.setAutoCommit(false);
+      }
+      connection = c;
+    }
     if (connection == null) {
       Connection c = Jdbc.connect(db);
       try {

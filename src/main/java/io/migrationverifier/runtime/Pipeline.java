@@ -6,6 +6,8 @@ import io.migrationverifier.config.Side;
 import io.migrationverifier.config.VerifierConfig;
 import io.migrationverifier.kafka.EmbeddedKafka;
 import io.migrationverifier.kafka.TopicAdmin;
+import io.migrationverifier.repair.RepairListener;
+import io.migrationverifier.repair.RepairWorker;
 import io.migrationverifier.verify.VerifyListener;
 import io.migrationverifier.verify.VerifyStreamsConfig;
 import io.migrationverifier.verify.VerifyTopology;
@@ -38,6 +40,8 @@ public final class Pipeline implements AutoCloseable {
   private String bootstrapServers;
   private final List<CaptureEngine> captures = new ArrayList<>();
   private KafkaStreams streams;
+  private RepairWorker repair;
+  private RepairListener repairListener = RepairListener.NONE;
   /** Completes exceptionally when any role fails; never completes normally. */
   private final CompletableFuture<Void> failure = new CompletableFuture<>();
 
@@ -62,6 +66,20 @@ public final class Pipeline implements AutoCloseable {
   public static Pipeline start(VerifierConfig config, Set<Role> roles, String bootstrapServers,
       CaptureListener captureListener, VerifyListener verifyListener) throws Exception {
     Pipeline p = new Pipeline(config, roles);
+    try {
+      p.startAll(captureListener, verifyListener, bootstrapServers);
+    } catch (Exception | Error e) {
+      p.close();
+      throw e;
+    }
+    return p;
+  }
+
+  /** As above, with a listener on the repair role. */
+  public static Pipeline start(VerifierConfig config, Set<Role> roles, String bootstrapServers,
+      CaptureListener captureListener, VerifyListener verifyListener, RepairListener repairListener) throws Exception {
+    Pipeline p = new Pipeline(config, roles);
+    p.repairListener = repairListener == null ? RepairListener.NONE : repairListener;
     try {
       p.startAll(captureListener, verifyListener, bootstrapServers);
     } catch (Exception | Error e) {
@@ -105,6 +123,13 @@ public final class Pipeline implements AutoCloseable {
     for (Side side : Side.values()) {
       if (roles.contains(side == Side.SOURCE ? Role.CAPTURE_SOURCE : Role.CAPTURE_TARGET)) {
         startCapture(side, captureListener);
+      }
+    }
+    if (roles.contains(Role.REPAIR)) {
+      if (config.anyRepairEnabled()) {
+        startRepair();
+      } else {
+        LOG.info("repair role idle: no table has repair enabled (detect-only)");
       }
     }
     LOG.info("running {} on {}", roles.stream().map(Role::id).toList(), bootstrapServers);
@@ -151,12 +176,42 @@ public final class Pipeline implements AutoCloseable {
     });
   }
 
+  private void startRepair() {
+    repair = new RepairWorker(config, bootstrapServers, repairListener);
+    repair.start();
+    repair.stopped().whenComplete((v, e) -> {
+      if (e != null) {
+        failure.completeExceptionally(e);
+      }
+    });
+  }
+
+  /** The running repair role, or null (not among the roles, or no table repairs). */
+  public RepairWorker repair() {
+    return repair;
+  }
+
+  /** Stops the repair role (tests); {@link #restartRepair} starts it again. */
+  public void stopRepair() {
+    if (repair != null) {
+      repair.close();
+      repair = null;
+    }
+  }
+
+  public void restartRepair(RepairListener listener) {
+    stopRepair();
+    repairListener = listener == null ? RepairListener.NONE : listener;
+    startRepair();
+  }
+
   public Map<String, String> describe() {
     return Map.of("bootstrap", bootstrapServers, "roles", roles.toString());
   }
 
   @Override
   public void close() {
+    stopRepair();
     for (CaptureEngine c : captures) {
       try {
         c.close();

@@ -8,7 +8,8 @@ import java.util.Set;
 public enum Role {
   CAPTURE_SOURCE("capture-source"),
   CAPTURE_TARGET("capture-target"),
-  VERIFY("verify");
+  VERIFY("verify"),
+  REPAIR("repair");
 
   private final String id;
 
@@ -26,7 +27,7 @@ public enum Role {
         return r;
       }
     }
-    throw new IllegalArgumentException("unknown role \"" + id + "\"; roles: capture-source, capture-target, verify");
+    throw new IllegalArgumentException("unknown role \"" + id + "\"; roles: capture-source, capture-target, verify, repair");
   }
 
   public static Set<Role> all() {

@@ -118,29 +118,34 @@ public final class TopologyDocs {
         |---|---|---|---|
         | `%s` | canonical key `{"table":...,"key":{...}}`; null for watermarks | `change-event.schema.json` or `watermark.schema.json` | capture (source) |
         | `%s` | the same | the same | capture (target) |
+        | `%s` | canonical key | a repair log entry (`RepairLogEntry`: id, action, discrepancyId, before, after, appliedAt, undoes) | repair (read by verify) |
         | `%s` | canonical key (compacted per row) | `discrepancy.schema.json` | verify |
         | `%s` | `{"side":...,"partition":N}` (compacted) | `health-event.schema.json` | verify |
-        | `%s` | the original key | the original bytes, with `__streams.errors.*` headers (exception, message, stacktrace, topic, partition, offset) | verify |
+        | `%s` | the original key | the original bytes of an unreadable change-topic or repair-log record, with `__streams.errors.*` headers (exception, message, stacktrace, topic, partition, offset) | verify |
 
-        Both change topics must have the same number of partitions: they are co-partitioned by the
-        canonical key, and a task owns one partition of each.
+        Both change topics and the repair log must have the same number of partitions: they are
+        co-partitioned by the canonical key, and a task owns one partition of each (`TopicAdmin`
+        checks the counts; Kafka Streams does not for Processor API sources).
 
         ## Nodes and stores
 
         | name | what |
         |---|---|
         | `%s`, `%s` | sources of the two change topics |
+        | `%s` | source of the repair log, into the same processor (so the same sub-topology and tasks) |
         | `%s` | the comparison (`VerifyProcessor`) |
         | `%s` | per key: each side's image (presence, hash, canonical row; stored once when they agree) and the open disagreement |
         | `%s` | changes waiting until BOTH sides' watermarks pass them, ordered by (event time, side, arrival) |
         | `%s` | index of deadlines (t0 + window) ordered by time, so due keys are found without a scan |
         | `%s` | per partition: watermarks, last accepted position per side, event-time frontier, stall flags |
+        | `%s` | per key: the latest repair not undone (its id, discrepancy id, hash of the row it wrote, appliedAt), plus an index by appliedAt for expiry |
         | `%s`, `%s`, `%s` | sinks to the discrepancy, health and dead-letter topics |
 
         Every store has a changelog topic `%s-<store>-changelog` and the record cache enabled.
-        `verify-key-state` is RocksDB; `verify-pending` and `verify-deadlines` are on the heap by default
-        (transient: a change waits only until both watermarks pass it), in RocksDB with
-        `verify.buffer-store: rocksdb`; `verify-meta` (a record per partition) is on the heap.
+        `verify-key-state` is RocksDB; `verify-pending`, `verify-deadlines` and `verify-repairs` are on
+        the heap by default (transient: a change waits only until both watermarks pass it, a repair is
+        kept only until its write is applied), in RocksDB with `verify.buffer-store: rocksdb`;
+        `verify-meta` (a record per partition) is on the heap.
         The application id is `%s`; processing guarantee `exactly_once_v2` by default.
 
         ## Semantics in one paragraph
@@ -157,10 +162,26 @@ public final class TopologyDocs {
         a reported key that agrees again emits `RESOLVED`. A change at or before the last position seen
         for its side in its partition is a replay and is ignored. The outcome depends only on the two
         histories, never on consumption order or wall clock.
-        """.formatted(configPath, config.name(), t.changes(Side.SOURCE), t.changes(Side.TARGET), t.discrepancies(),
-        t.health(), t.changesDlq(), VerifyTopology.SOURCE_NODE, VerifyTopology.TARGET_NODE, VerifyTopology.VERIFY_NODE,
-        VerifyTopology.KEY_STATE_STORE, VerifyTopology.PENDING_STORE, VerifyTopology.DEADLINE_STORE,
-        VerifyTopology.META_STORE, VerifyTopology.DISCREPANCY_SINK, VerifyTopology.HEALTH_SINK, VerifyTopology.DLQ_SINK,
-        app, app);
+
+        ## Repairs and the `resolution` of RESOLVED
+
+        `resolution` is `source-change` or `target-change` by the side whose change brought agreement
+        back, and `repaired` when that target change is known to be the repair role's: the latest repair
+        of the key on the repair log (kept in `verify-repairs` as soon as its record is consumed; an
+        undo clears it) answered the open discrepancy, or wrote exactly that row image (same canonical
+        hash) or that delete. The repair log changes nothing but this label. It relies on the log
+        record being consumed before the target change is applied, which is the normal case: the record
+        is produced right after the repair's commit, while the change goes through capture and then
+        waits until both watermarks pass it. A repair is forgotten once used, once its write is applied,
+        when the key agrees again, on an undo, or at the latest when both watermarks are %d minutes
+        past its appliedAt; so the store holds at most the repairs of the last (verifier lag + %d
+        minutes). Unreadable repair log records go to the dead-letter topic like unreadable changes.
+        """.formatted(configPath, config.name(), t.changes(Side.SOURCE), t.changes(Side.TARGET), t.repairsLog(),
+        t.discrepancies(), t.health(), t.changesDlq(), VerifyTopology.SOURCE_NODE, VerifyTopology.TARGET_NODE,
+        VerifyTopology.REPAIRS_LOG_NODE, VerifyTopology.VERIFY_NODE, VerifyTopology.KEY_STATE_STORE,
+        VerifyTopology.PENDING_STORE, VerifyTopology.DEADLINE_STORE, VerifyTopology.META_STORE,
+        VerifyTopology.REPAIRS_STORE, VerifyTopology.DISCREPANCY_SINK, VerifyTopology.HEALTH_SINK,
+        VerifyTopology.DLQ_SINK, app, app, VerifyProcessor.REPAIR_EXPIRY_MS / 60_000,
+        VerifyProcessor.REPAIR_EXPIRY_MS / 60_000);
   }
 }

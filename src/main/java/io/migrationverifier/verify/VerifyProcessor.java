@@ -15,6 +15,8 @@ import io.migrationverifier.event.EventCodec;
 import io.migrationverifier.event.HealthEvent;
 import io.migrationverifier.event.MalformedEventException;
 import io.migrationverifier.event.Op;
+import io.migrationverifier.event.RepairEvents;
+import io.migrationverifier.event.RepairLogEntry;
 import io.migrationverifier.event.Watermark;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -42,6 +44,31 @@ import org.apache.kafka.streams.state.KeyValueStore;
  * sorted by event time, whatever the order in which the two topics happen to be consumed, and
  * whatever the wall clock says: a disagreement is reported when it still holds at its deadline in
  * event time, and its kind is the state at that instant.
+ *
+ * <p><b>Repairs.</b> Records of {@code <name>.repairs.log} (the repair role's applied repairs,
+ * co-partitioned with the change topics) are not part of the history: they only decide whether a
+ * {@code RESOLVED} event reads {@code "repaired"} rather than {@code "target-change"}. Ids, kinds,
+ * times and which events are emitted stay a function of the two change histories alone. The latest
+ * non-undo repair of a key is kept in {@code verify-repairs} from the moment its log record is
+ * consumed (not in event-time order); when a target change brings a reported key back into
+ * agreement, it was a repair if the kept repair answered that discrepancy ({@code discrepancyId})
+ * or the change is the write the repair made (same canonical hash, or a delete for a repair that
+ * deleted). An undo clears the kept repair: its own write reverts the repair's.
+ *
+ * <p>Caveat: the label relies on the log record being consumed before the repair's target change
+ * is applied. In practice it is: the repair produces the record right after its commit, while the
+ * change first goes through the target's capture and then waits in {@code verify-pending} until
+ * both sides' watermarks pass its commit time; when topics are re-read from the start, Kafka
+ * Streams picks a task's next record among those fetched by record timestamp, and the log
+ * record's (produced right after the commit) is normally earlier than the captured change's.
+ * A log record that still comes too late only leaves the label at {@code "target-change"}.
+ *
+ * <p>Bound of {@code verify-repairs}: at most one repair per key, dropped when its write is
+ * applied, when the key agrees again otherwise, on an undo, or at the latest once both watermarks
+ * have passed {@code appliedAt + }{@link #REPAIR_EXPIRY_MS} (by then its write, committed before
+ * {@code appliedAt}, has been applied; the margin absorbs clock skew between the repair's host and
+ * the target database). It therefore holds at most the repairs logged during the last
+ * (verifier's event-time lag + {@value #REPAIR_EXPIRY_MS} ms), however long a key stays unchanged.
  */
 final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]> {
   private static final byte[] EMPTY = new byte[0];
@@ -49,9 +76,28 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
   private static final int BATCH = 256;
   /** Above every key of the time-ordered stores (8 time bytes, then a JSON record key or side byte). */
   private static final Bytes END = Bytes.wrap(new byte[] {-1, -1, -1, -1, -1, -1, -1, -1, -1});
+  /**
+   * How far both watermarks must be past a repair's {@code appliedAt} before it is forgotten
+   * unused. Generous on purpose: only skew between the repair's wall clock and the target's commit
+   * times has to fit in it, and the cost is a few minutes more of kept repairs.
+   */
+  static final long REPAIR_EXPIRY_MS = 5 * 60_000L;
+  /**
+   * {@code verify-repairs} holds two key spaces: the repair of a key under the record key itself
+   * (JSON, so its first byte is '{'), and an expiry index under this byte, then the 8-byte
+   * sortable {@code appliedAt}, then the record key, so expired repairs are found without a scan.
+   */
+  private static final byte EXPIRY_PREFIX = 0;
+  private static final Bytes EXPIRY_FIRST = Bytes.wrap(new byte[] {EXPIRY_PREFIX});
+  private static final Bytes EXPIRY_END = Bytes.wrap(new byte[] {EXPIRY_PREFIX + 1});
+  /** Values of a RESOLVED event's {@code resolution}. */
+  static final String RESOLUTION_SOURCE = "source-change";
+  static final String RESOLUTION_TARGET = "target-change";
+  static final String RESOLUTION_REPAIRED = "repaired";
 
   private final String sourceTopic;
   private final String targetTopic;
+  private final String repairsLogTopic;
   private final Map<String, VerifyTopology.TableRules> tables;
   private final long stallMs;
   private final VerifyListener listener;
@@ -61,6 +107,12 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
   private KeyValueStore<Bytes, byte[]> pending;
   private KeyValueStore<Bytes, byte[]> deadlines;
   private KeyValueStore<Bytes, byte[]> metaStore;
+  private KeyValueStore<Bytes, byte[]> repairs;
+  /**
+   * False only when {@code verify-repairs} is known to be empty: spares a store lookup per applied
+   * change in deployments (or stretches) without repairs.
+   */
+  private boolean repairsKept = true;
   private PartitionMeta meta;
   private int partition;
   /** A lower bound of the earliest deadline in the index; MIN when unknown. Saves a seek per change. */
@@ -74,10 +126,11 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
   private long pendingLow = Long.MIN_VALUE;
   private long deadlineLow = Long.MIN_VALUE;
 
-  VerifyProcessor(String sourceTopic, String targetTopic, Map<String, VerifyTopology.TableRules> tables, long stallMs,
-      VerifyListener listener) {
+  VerifyProcessor(String sourceTopic, String targetTopic, String repairsLogTopic,
+      Map<String, VerifyTopology.TableRules> tables, long stallMs, VerifyListener listener) {
     this.sourceTopic = sourceTopic;
     this.targetTopic = targetTopic;
+    this.repairsLogTopic = repairsLogTopic;
     this.tables = tables;
     this.stallMs = stallMs;
     this.listener = listener;
@@ -90,6 +143,8 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
     pending = context.getStateStore(VerifyTopology.PENDING_STORE);
     deadlines = context.getStateStore(VerifyTopology.DEADLINE_STORE);
     metaStore = context.getStateStore(VerifyTopology.META_STORE);
+    repairs = context.getStateStore(VerifyTopology.REPAIRS_STORE);
+    repairsKept = anyRepairKept();
     meta = PartitionMeta.decode(metaStore.get(META_KEY));
     partition = context.taskId().partition();
     deadlineHint = Long.MIN_VALUE;
@@ -100,6 +155,10 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
     String topic = ctx.recordMetadata().map(RecordMetadata::topic).orElse("");
     Side side = topic.equals(sourceTopic) ? Side.SOURCE : topic.equals(targetTopic) ? Side.TARGET : null;
     try {
+      if (side == null && topic.equals(repairsLogTopic)) {
+        onRepairLogged(decodeRepairLog(record.value()), record.key());
+        return;
+      }
       if (side == null) {
         throw new MalformedEventException("record from unexpected topic " + topic);
       }
@@ -127,19 +186,7 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
     if (!tables.containsKey(e.table())) {
       throw new MalformedEventException("unknown table \"" + e.table() + "\"; configured tables: " + tables.keySet());
     }
-    byte[] stateKey = e.canonicalKey().toBytes();
-    if (!Arrays.equals(stateKey, recordKey)) {
-      CanonicalKey fromRecord;
-      try {
-        fromRecord = CanonicalKey.parse(recordKey);
-      } catch (IllegalArgumentException ex) {
-        throw new MalformedEventException(ex.getMessage(), ex);
-      }
-      if (!fromRecord.equals(e.canonicalKey())) {
-        throw new MalformedEventException("record key " + fromRecord + " does not match the event's table and key "
-            + e.canonicalKey());
-      }
-    }
+    byte[] stateKey = stateKey(e.canonicalKey(), recordKey);
     int i = PartitionMeta.i(side);
     // A side's changes reach a partition in commit order; anything at or before the last accepted
     // position is a replay (capture restarted from an older offset) and changes nothing.
@@ -164,6 +211,68 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
       drain();
     }
     saveMeta();
+  }
+
+  /**
+   * The key state is keyed by the canonical bytes; a record key that is the same key in other
+   * bytes is accepted, one of another key is not (it may sit in another key's partition).
+   */
+  private static byte[] stateKey(CanonicalKey fromEvent, byte[] recordKey) {
+    byte[] stateKey = fromEvent.toBytes();
+    if (!Arrays.equals(stateKey, recordKey)) {
+      CanonicalKey fromRecord;
+      try {
+        fromRecord = CanonicalKey.parse(recordKey);
+      } catch (IllegalArgumentException ex) {
+        throw new MalformedEventException(ex.getMessage(), ex);
+      }
+      if (!fromRecord.equals(fromEvent)) {
+        throw new MalformedEventException("record key " + fromRecord + " does not match the event's table and key "
+            + fromEvent);
+      }
+    }
+    return stateKey;
+  }
+
+  private static RepairLogEntry decodeRepairLog(byte[] value) {
+    try {
+      return RepairEvents.decodeRepairLog(value);
+    } catch (MalformedEventException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      // whatever the decoder trips over in a foreign record must dead-letter it, not stop the task
+      throw new MalformedEventException("unreadable repair log entry: " + e, e);
+    }
+  }
+
+  /** Keeps the latest repair of a key for {@link #apply}; nothing about the key's state changes here. */
+  private void onRepairLogged(RepairLogEntry e, byte[] recordKey) {
+    if (recordKey == null) {
+      throw new MalformedEventException("repair log entry with a null record key");
+    }
+    if (!tables.containsKey(e.table())) {
+      throw new MalformedEventException("unknown table \"" + e.table() + "\"; configured tables: " + tables.keySet());
+    }
+    byte[] stateKey = stateKey(CanonicalKey.of(e.table(), e.key()), recordKey);
+    Bytes key = Bytes.wrap(stateKey);
+    RepairMark old = repairsKept ? RepairMark.decode(repairs.get(key)) : null;
+    if (e.isUndo()) {
+      // the undo's own write reverts the repair's: that write, if still to come, repairs nothing
+      if (old != null) {
+        forgetRepair(key, old);
+      }
+      return;
+    }
+    if (meta.frontier != PartitionMeta.NONE && saturatedAdd(e.appliedAt(), REPAIR_EXPIRY_MS) < meta.frontier) {
+      return; // its write was applied long ago (a re-read log): kept, it would only wait to expire
+    }
+    RepairMark mark = RepairMark.of(e);
+    if (old != null) {
+      repairs.delete(expiryKey(old.appliedAt(), stateKey));
+    }
+    repairs.put(key, mark.encode());
+    repairs.put(expiryKey(mark.appliedAt(), stateKey), EMPTY);
+    repairsKept = true;
   }
 
   private void onWatermark(Side side, Watermark w) {
@@ -224,6 +333,7 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
     }
     // a late change is buffered at the frontier (= w), so the next scan starts there
     pendingLow = Math.max(pendingLow, w);
+    expireRepairs(w);
   }
 
   /** The 8-byte, order-preserving prefix of keys of time {@code t}: every key of time >= t sorts at or after it. */
@@ -245,6 +355,9 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
     s.set(side, c.op() != Op.DELETE, c.hash(), c.row());
     listener.changeApplied(c.table(), side);
     boolean agree = agrees(s, rules.comparator());
+    // only a target change can be a repair's write, and only agreement makes a kept repair moot
+    RepairMark repair = repairsKept && (side == Side.TARGET || agree) ? RepairMark.decode(repairs.get(key)) : null;
+    boolean repairsWrite = repair != null && side == Side.TARGET && repair.wrote(c.op() == Op.DELETE, c.hash());
     if (!agree) {
       if (!s.disagreeing()) {
         // Before both sides' streams began (each side's first watermark: its snapshot's start),
@@ -258,12 +371,19 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
       }
     } else if (s.disagreeing()) {
       if (s.reported) {
-        emitResolved(c.stateKey(), c.table(), s, t, side, rules);
+        boolean repaired = side == Side.TARGET && repair != null && (repairsWrite || repair.answers(s.openId));
+        emitResolved(c.stateKey(), c.table(), s, t,
+            repaired ? RESOLUTION_REPAIRED : side == Side.TARGET ? RESOLUTION_TARGET : RESOLUTION_SOURCE);
       } else {
         listener.converged(c.table(), t - s.t0);
         deadlines.delete(deadlineKey(s.deadline, c.stateKey()));
       }
       s.clearDisagreement();
+    }
+    if (repair != null && (repairsWrite || agree)) {
+      // used, or its write came without a discrepancy to resolve, or the key agrees without it:
+      // either way nothing later can be this repair's doing
+      forgetRepair(key, repair);
     }
     if (s.empty()) {
       keyState.delete(key); // deleted on both sides: nothing left to remember
@@ -345,15 +465,71 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
     listener.reported(ck.table(), kind);
   }
 
-  private void emitResolved(byte[] stateKey, String table, KeyState s, long t, Side side,
-      VerifyTopology.TableRules rules) {
+  private void emitResolved(byte[] stateKey, String table, KeyState s, long t, String resolution) {
     CanonicalKey ck = CanonicalKey.parse(stateKey);
     Discrepancy d = new Discrepancy(discrepancyId(stateKey, s.t0, "resolved"), DiscrepancyKind.RESOLVED, table,
         ck.key(), Discrepancy.DETECTOR_STREAM, s.t0, s.detectedAt, s.sourcePresent ? s.sourceRow : null,
         s.targetPresent ? s.targetRow : null, List.of(), s.openId, t,
-        side == Side.TARGET ? "target-change" : "source-change", t - s.t0, ctx.currentSystemTimeMs());
+        resolution, t - s.t0, ctx.currentSystemTimeMs());
     emit(VerifyTopology.DISCREPANCY_SINK, stateKey, EventCodec.encode(d), null);
     listener.resolved(table, t - s.t0);
+  }
+
+  // ---- kept repairs --------------------------------------------------------------------------
+
+  private void forgetRepair(Bytes key, RepairMark mark) {
+    repairs.delete(key);
+    repairs.delete(expiryKey(mark.appliedAt(), key.get()));
+  }
+
+  /**
+   * Drops the repairs whose write must have been applied by now (both watermarks past
+   * {@code appliedAt + REPAIR_EXPIRY_MS}) without having been matched: a write the log record came
+   * too late for, or one that never produced a change event.
+   */
+  private void expireRepairs(long w) {
+    if (!repairsKept) {
+      return;
+    }
+    if (w > Long.MIN_VALUE + REPAIR_EXPIRY_MS) {
+      // exclusive of appliedAt == cutoff: the expiry key of time t sorts after the bare prefix of t
+      Bytes to = expiryKey(w - REPAIR_EXPIRY_MS, EMPTY);
+      while (true) {
+        List<byte[]> due = new ArrayList<>(BATCH);
+        try (KeyValueIterator<Bytes, byte[]> it = repairs.range(EXPIRY_FIRST, to)) {
+          while (it.hasNext() && due.size() < BATCH) {
+            due.add(it.next().key.get());
+          }
+        }
+        if (due.isEmpty()) {
+          break;
+        }
+        for (byte[] ek : due) {
+          Bytes key = Bytes.wrap(Arrays.copyOfRange(ek, 9, ek.length));
+          RepairMark mark = RepairMark.decode(repairs.get(key));
+          // the index entry of a replaced repair is deleted with it; this guards a stale one anyway
+          if (mark != null && mark.appliedAt() == Bin.getSortableLong(ek, 1)) {
+            repairs.delete(key);
+          }
+          repairs.delete(Bytes.wrap(ek));
+        }
+      }
+    }
+    repairsKept = anyRepairKept();
+  }
+
+  private boolean anyRepairKept() {
+    try (KeyValueIterator<Bytes, byte[]> it = repairs.range(EXPIRY_FIRST, EXPIRY_END)) {
+      return it.hasNext();
+    }
+  }
+
+  private static Bytes expiryKey(long appliedAt, byte[] stateKey) {
+    byte[] k = new byte[9 + stateKey.length];
+    k[0] = EXPIRY_PREFIX;
+    Bin.putSortableLong(k, 1, appliedAt);
+    System.arraycopy(stateKey, 0, k, 9, stateKey.length);
+    return Bytes.wrap(k);
   }
 
   /** Deterministic: reprocessing the same histories gives the same ids, so consumers can de-duplicate. */

@@ -23,10 +23,18 @@ import org.apache.kafka.streams.state.Stores;
  * documented and run under TopologyTestDriver exactly as in production. Every node, store and
  * topic is named; internal topics are the stores' changelogs
  * ({@code <name>.verify-<store>-changelog}).
+ *
+ * <p>The repair role's {@code <name>.repairs.log} is a third input of the same processor, so it is
+ * in the same sub-topology and its partition p goes to the task that owns partition p of the change
+ * topics: it is keyed by the same canonical key bytes, so it is co-partitioned with them as long as
+ * it has the same partition count ({@code TopicAdmin} checks that; Kafka Streams does not for
+ * Processor API sources). It only labels {@code RESOLVED} events {@code repaired}; see
+ * {@link VerifyProcessor}.
  */
 public final class VerifyTopology {
   public static final String SOURCE_NODE = "source-changes";
   public static final String TARGET_NODE = "target-changes";
+  public static final String REPAIRS_LOG_NODE = "repairs-log";
   public static final String VERIFY_NODE = "verify";
   public static final String DISCREPANCY_SINK = "discrepancies-sink";
   public static final String HEALTH_SINK = "health-sink";
@@ -35,6 +43,7 @@ public final class VerifyTopology {
   public static final String PENDING_STORE = "verify-pending";
   public static final String DEADLINE_STORE = "verify-deadlines";
   public static final String META_STORE = "verify-meta";
+  public static final String REPAIRS_STORE = "verify-repairs";
 
   /** What the processor needs of a table: its window (plus commit-time grace) and its row comparator. */
   record TableRules(long windowMs, RowComparator comparator) {}
@@ -59,21 +68,27 @@ public final class VerifyTopology {
     }
     String sourceTopic = topics.changes(Side.SOURCE);
     String targetTopic = topics.changes(Side.TARGET);
+    String repairsLogTopic = topics.repairsLog();
     long stallMs = config.verify().stallThreshold().toMillis();
 
     Topology topology = new Topology();
     topology.addSource(SOURCE_NODE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), sourceTopic);
     topology.addSource(TARGET_NODE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), targetTopic);
+    topology.addSource(REPAIRS_LOG_NODE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), repairsLogTopic);
+    // One processor for all three inputs: that is what puts them in one sub-topology, and so the
+    // repairs of a key in the task that holds the key's state.
     topology.addProcessor(VERIFY_NODE,
-        () -> new VerifyProcessor(sourceTopic, targetTopic, Map.copyOf(tables), stallMs, listener),
-        SOURCE_NODE, TARGET_NODE);
+        () -> new VerifyProcessor(sourceTopic, targetTopic, repairsLogTopic, Map.copyOf(tables), stallMs, listener),
+        SOURCE_NODE, TARGET_NODE, REPAIRS_LOG_NODE);
     // Per-key state is large and long-lived: RocksDB. Buffered changes and deadlines are transient
     // (a change waits only until both watermarks pass it): on the heap unless configured otherwise.
+    // So are the remembered repairs: each lives only until its write is applied or expires.
     boolean buffersInRocksDb = VerifySettings.BUFFER_ROCKSDB.equals(config.verify().bufferStore());
     topology.addStateStore(store(KEY_STATE_STORE, true), VERIFY_NODE);
     topology.addStateStore(store(PENDING_STORE, buffersInRocksDb), VERIFY_NODE);
     topology.addStateStore(store(DEADLINE_STORE, buffersInRocksDb), VERIFY_NODE);
     topology.addStateStore(store(META_STORE, false), VERIFY_NODE);
+    topology.addStateStore(store(REPAIRS_STORE, buffersInRocksDb), VERIFY_NODE);
     topology.addSink(DISCREPANCY_SINK, topics.discrepancies(), new ByteArraySerializer(), new ByteArraySerializer(),
         VERIFY_NODE);
     topology.addSink(HEALTH_SINK, topics.health(), new ByteArraySerializer(), new ByteArraySerializer(), VERIFY_NODE);

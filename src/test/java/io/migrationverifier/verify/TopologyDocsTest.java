@@ -46,7 +46,7 @@ class TopologyDocsTest {
   void theMermaidDiagramShowsEveryNodeStoreAndTopic() throws IOException {
     String mmd = TopologyDocs.mermaid(VerifyTopology.build(ConfigLoader.load(Path.of(CONFIG))).describe());
     assertThat(mmd).startsWith("flowchart LR").contains("verify-key-state", "verify-pending", "verify-deadlines",
-        "verify-meta", "demo.changes.source", "demo.changes.target", "demo.discrepancies", "demo.health",
+        "verify-meta", "verify-repairs", "demo.changes.source", "demo.repairs.log", "repairs-log", "demo.changes.target", "demo.discrepancies", "demo.health",
         "demo.changes.dlq", "discrepancies-sink");
   }
 }

@@ -2,12 +2,15 @@ package io.migrationverifier.verify;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.migrationverifier.canonical.CanonicalKey;
 import io.migrationverifier.canonical.CanonicalRow;
 import io.migrationverifier.config.Side;
 import io.migrationverifier.config.VerifierConfig;
 import io.migrationverifier.event.ChangeEvent;
 import io.migrationverifier.event.EventCodec;
 import io.migrationverifier.event.Op;
+import io.migrationverifier.event.RepairEvents;
+import io.migrationverifier.event.RepairLogEntry;
 import io.migrationverifier.event.Watermark;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -36,6 +39,7 @@ final class VerifyHarness implements AutoCloseable {
   final TopologyTestDriver driver;
   private final TestInputTopic<byte[], byte[]> sourceIn;
   private final TestInputTopic<byte[], byte[]> targetIn;
+  private final TestInputTopic<byte[], byte[]> repairsLogIn;
   final TestOutputTopic<byte[], byte[]> discrepancies;
   final TestOutputTopic<byte[], byte[]> health;
   final TestOutputTopic<byte[], byte[]> dlq;
@@ -65,6 +69,7 @@ final class VerifyHarness implements AutoCloseable {
     ByteArrayDeserializer de = new ByteArrayDeserializer();
     sourceIn = driver.createInputTopic(config.topics().changes(Side.SOURCE), ser, ser);
     targetIn = driver.createInputTopic(config.topics().changes(Side.TARGET), ser, ser);
+    repairsLogIn = driver.createInputTopic(config.topics().repairsLog(), ser, ser);
     discrepancies = driver.createOutputTopic(config.topics().discrepancies(), de, de);
     health = driver.createOutputTopic(config.topics().health(), de, de);
     dlq = driver.createOutputTopic(config.topics().changesDlq(), de, de);
@@ -112,6 +117,17 @@ final class VerifyHarness implements AutoCloseable {
     return this;
   }
 
+  /** A record on {@code <name>.repairs.log} as the repair role writes it: keyed by the row's canonical key. */
+  VerifyHarness repairLogged(RepairLogEntry e) {
+    repairsLogIn.pipeInput(new TestRecord<>(CanonicalKey.of(e.table(), e.key()).toBytes(), RepairEvents.encode(e)));
+    return this;
+  }
+
+  VerifyHarness rawRepairLog(byte[] key, byte[] value) {
+    repairsLogIn.pipeInput(new TestRecord<>(key, value));
+    return this;
+  }
+
   String nextPos(Side side) {
     long p = pos.merge(side, 1L, Long::sum);
     return String.format("%020d", p);
@@ -147,8 +163,16 @@ final class VerifyHarness implements AutoCloseable {
   }
 
   long keyStateEntries() {
-    try (var it = driver.<org.apache.kafka.common.utils.Bytes, byte[]>getKeyValueStore(VerifyTopology.KEY_STATE_STORE)
-        .all()) {
+    return entries(VerifyTopology.KEY_STATE_STORE);
+  }
+
+  /** Entries of {@code verify-repairs}, its expiry index included (one of each per kept repair). */
+  long repairStoreEntries() {
+    return entries(VerifyTopology.REPAIRS_STORE);
+  }
+
+  private long entries(String store) {
+    try (var it = driver.<org.apache.kafka.common.utils.Bytes, byte[]>getKeyValueStore(store).all()) {
       long n = 0;
       while (it.hasNext()) {
         it.next();

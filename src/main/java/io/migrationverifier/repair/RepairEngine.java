@@ -1,0 +1,338 @@
+package io.migrationverifier.repair;
+
+import io.migrationverifier.canonical.CanonicalKey;
+import io.migrationverifier.canonical.CanonicalRow;
+import io.migrationverifier.canonical.Canonicalizer;
+import io.migrationverifier.canonical.RowComparator;
+import io.migrationverifier.capture.Jdbc;
+import io.migrationverifier.check.RowReader;
+import io.migrationverifier.config.Side;
+import io.migrationverifier.config.TableConfig;
+import io.migrationverifier.config.TableRepair;
+import io.migrationverifier.config.VerifierConfig;
+import io.migrationverifier.event.Discrepancy;
+import io.migrationverifier.event.RepairLogEntry;
+import io.migrationverifier.repair.spi.Conflict;
+import io.migrationverifier.repair.spi.ConflictResolver;
+import io.migrationverifier.repair.spi.Decision;
+import com.zaxxer.hikari.HikariDataSource;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.function.LongSupplier;
+
+/**
+ * One repair, start to end (DESIGN section 5): re-read the source row (the truth now) and the
+ * target row; nothing to do when they agree; else ask the table's policy; a write is fenced by
+ * the target image that was judged ({@link FencedWriter}), and when the target moved in between,
+ * everything is read and judged again, at most {@code repair.fence-retries} more times.
+ *
+ * <p>Used by the repair role, {@code dlq replay}, {@code check --repair} and {@code POST /check}
+ * alike. Not thread-safe: one engine per thread.
+ */
+public final class RepairEngine implements AutoCloseable {
+
+  /** What became of one repair request. */
+  public enum Status {
+    /** The target was written; {@link Outcome#log} says what it held before and after. */
+    APPLIED,
+    /** Both databases agree now: nothing to do. */
+    CONSISTENT,
+    /** The policy leaves it to a person ({@link Outcome#reason}). */
+    REVIEW,
+    /** The policy accepts the difference. */
+    SKIPPED,
+    /** Repair is not enabled for the table (detect-only). */
+    DISABLED,
+    /** The target kept changing under the fence: nothing written; a transient failure. */
+    STALE
+  }
+
+  /**
+   * @param source the source row as judged (null = absent)
+   * @param target the target row as judged (null = absent)
+   * @param log    APPLIED: the repair log entry
+   */
+  public record Outcome(Status status, String policy, SortedMap<String, String> source,
+      SortedMap<String, String> target, String reason, RepairLogEntry log) {}
+
+  /** The fence kept failing: the target changed between every judgement and its locked write. */
+  public static final class StaleRepairException extends Exception {
+    public StaleRepairException(String message) {
+      super(message);
+    }
+  }
+
+  private final VerifierConfig config;
+  private final Canonicalizer canonicalizer;
+  private final RowReader reader;
+  private final FencedWriter writer;
+  private final Resolvers resolvers;
+  private final HikariDataSource targetPool;
+  private final LongSupplier clock;
+
+  /** An engine with its own reader and a small HikariCP pool on the target; close it. */
+  public static RepairEngine open(VerifierConfig config, Canonicalizer canonicalizer) {
+    RowReader reader = new RowReader(config, canonicalizer);
+    HikariDataSource pool = Jdbc.pool(config.database(Side.TARGET), config.name() + "-repair-target", 2,
+        Duration.ofSeconds(5));
+    try {
+      return new RepairEngine(config, canonicalizer, reader, pool, Resolvers.forConfig(config),
+          System::currentTimeMillis);
+    } catch (RuntimeException e) {
+      pool.close();
+      reader.close();
+      throw e;
+    }
+  }
+
+  RepairEngine(VerifierConfig config, Canonicalizer canonicalizer, RowReader reader, HikariDataSource targetPool,
+      Resolvers resolvers, LongSupplier clock) {
+    this.config = config;
+    this.canonicalizer = canonicalizer;
+    this.reader = reader;
+    this.targetPool = targetPool;
+    this.writer = new FencedWriter(config, canonicalizer, reader, targetPool);
+    this.resolvers = resolvers;
+    this.clock = clock;
+  }
+
+  public RowReader reader() {
+    return reader;
+  }
+
+  /**
+   * Repairs one key when its table has repair enabled.
+   *
+   * @param origin the discrepancy that asked (null for an on-demand check)
+   * @param originLabel what asked: {@code stream}, {@code audit}, {@code check}, {@code replay}
+   * @throws IllegalArgumentException unknown table, a bad key, or a value the target cannot take (permanent)
+   * @throws SQLException a database failed (see {@link Failures#classify})
+   * @throws StaleRepairException the fence failed {@code fence-retries + 1} times (transient)
+   */
+  public Outcome repair(String table, Map<String, String> key, Discrepancy origin, String originLabel)
+      throws SQLException, StaleRepairException {
+    return repair(table, key, origin, originLabel, false);
+  }
+
+  /** As {@link #repair}, but {@code force} repairs a detect-only table too (an operator's explicit request). */
+  public Outcome repair(String table, Map<String, String> key, Discrepancy origin, String originLabel,
+      boolean force) throws SQLException, StaleRepairException {
+    TableConfig t = config.table(table).orElseThrow(() -> new IllegalArgumentException("unknown table \"" + table
+        + "\"; configured: " + config.tables().stream().map(TableConfig::name).toList()));
+    TableRepair settings = t.repair();
+    String policy = Resolvers.policyName(settings);
+    if (!settings.enabled() && !force) {
+      return new Outcome(Status.DISABLED, policy, null, null, "repair is not enabled for table " + table, null);
+    }
+    CanonicalKey sourceKey = reader.canonicalKey(Side.SOURCE, table, key);
+    int tries = config.repair().fenceRetries() + 1;
+    for (int i = 0; i < tries; i++) {
+      Judged j = judge(t, sourceKey, origin);
+      if (j.outcome() != null) {
+        return j.outcome();
+      }
+      FencedWriter.Outcome w = writer.apply(table, sourceKey.key(), j.target(), j.desired());
+      if (w.stale()) {
+        continue; // the target moved after we judged it: judge again on what it holds now
+      }
+      return appliedOutcome(new Request(table, key, origin, originLabel), j);
+    }
+    throw new StaleRepairException("the target row of " + sourceKey + " changed between the judgement and the"
+        + " locked write " + tries + " times (repair.fence-retries=" + config.repair().fenceRetries() + ")");
+  }
+
+  /** One request of a batch: the arguments of {@link #repair}. */
+  public record Request(String table, Map<String, String> key, Discrepancy origin, String originLabel) {}
+
+  /** The result of one request of a batch: an outcome, or the failure it met. */
+  public record Result(Outcome outcome, Exception failure) {}
+
+  /**
+   * Repairs several keys, with their fenced writes in one transaction ({@link FencedWriter#applyBatch}):
+   * each key is read and judged as {@link #repair} does; the writes go in together; a key whose
+   * target moved in between (stale), a key that appears twice, and every key of a batch whose
+   * transaction failed, go through {@link #repair} on their own. Results are in request order.
+   */
+  public List<Result> repairBatch(List<Request> requests) {
+    Result[] results = new Result[requests.size()];
+    List<Integer> writes = new ArrayList<>();
+    List<FencedWriter.Item> items = new ArrayList<>();
+    List<Judged> judged = new ArrayList<>();
+    Set<CanonicalKey> seen = new HashSet<>();
+    List<Integer> alone = new ArrayList<>();
+    for (int i = 0; i < requests.size(); i++) {
+      Request r = requests.get(i);
+      try {
+        TableConfig t = config.table(r.table()).orElseThrow(() -> new IllegalArgumentException("unknown table \""
+            + r.table() + "\"; configured: " + config.tables().stream().map(TableConfig::name).toList()));
+        String policy = Resolvers.policyName(t.repair());
+        if (!t.repair().enabled()) {
+          results[i] = new Result(new Outcome(Status.DISABLED, policy, null, null,
+              "repair is not enabled for table " + r.table(), null), null);
+          continue;
+        }
+        CanonicalKey key = reader.canonicalKey(Side.SOURCE, r.table(), r.key());
+        if (!seen.add(key)) {
+          alone.add(i);
+          continue;
+        }
+        Judged j = judge(t, key, r.origin());
+        if (j.outcome() != null) {
+          results[i] = new Result(j.outcome(), null);
+          continue;
+        }
+        writes.add(i);
+        judged.add(j);
+        items.add(new FencedWriter.Item(r.table(), key.key(), j.target(), j.desired()));
+      } catch (Exception e) {
+        results[i] = new Result(null, e);
+      }
+    }
+    if (!items.isEmpty()) {
+      List<FencedWriter.Outcome> applied = null;
+      try {
+        applied = writer.applyBatch(items);
+      } catch (SQLException e) {
+        if (Failures.classify(e) == Failures.Kind.OUTAGE) {
+          for (int i : writes) {
+            results[i] = new Result(null, e);
+          }
+          writes.clear();
+        }
+        // otherwise nothing was written: every write is tried on its own below
+      } catch (RuntimeException e) {
+        // a value the target cannot take: found again, and attributed, when tried on its own
+      }
+      for (int w = 0; w < writes.size(); w++) {
+        int i = writes.get(w);
+        if (applied != null && applied.get(w).applied()) {
+          try {
+            results[i] = new Result(appliedOutcome(requests.get(i), judged.get(w)), null);
+          } catch (Exception e) {
+            results[i] = new Result(null, e);
+          }
+        } else {
+          alone.add(i);
+        }
+      }
+    }
+    for (int i : alone) {
+      Request r = requests.get(i);
+      try {
+        results[i] = new Result(repair(r.table(), r.key(), r.origin(), r.originLabel()), null);
+      } catch (Exception e) {
+        results[i] = new Result(null, e);
+      }
+    }
+    return List.of(results);
+  }
+
+  /** A key read and judged: either an outcome already (consistent, review, skip) or a write to make. */
+  private record Judged(String policy, CanonicalKey key, Optional<CanonicalRow> target,
+      SortedMap<String, String> source, SortedMap<String, String> targetRow, Optional<CanonicalRow> desired,
+      Outcome outcome) {}
+
+  private Judged judge(TableConfig t, CanonicalKey key, Discrepancy origin) throws SQLException {
+    String table = t.name();
+    String policy = Resolvers.policyName(t.repair());
+    RowComparator cmp = canonicalizer.comparator(table).orElseThrow();
+    ConflictResolver resolver = resolvers.forTable(table).orElseThrow();
+    Optional<CanonicalRow> source = reader.read(Side.SOURCE, table, key.key());
+    Optional<CanonicalRow> target = reader.read(Side.TARGET, table, key.key());
+    SortedMap<String, String> s = source.map(r -> (SortedMap<String, String>) new TreeMap<>(r.values())).orElse(null);
+    SortedMap<String, String> tg = target.map(r -> (SortedMap<String, String>) new TreeMap<>(r.values())).orElse(null);
+    if (source.isEmpty() && target.isEmpty() || source.isPresent() && target.isPresent()
+        && cmp.equivalent(source.get(), target.get())) {
+      return new Judged(policy, key, target, s, tg, null, new Outcome(Status.CONSISTENT, policy, s, tg, null, null));
+    }
+    Decision d;
+    try {
+      d = Objects.requireNonNull(resolver.resolve(new Conflict(table, key.key(), s, tg,
+          origin == null ? null : origin.kind().name())), "the resolver returned null");
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException("conflict resolver of table " + table + " failed: " + e, e);
+    }
+    switch (d.action()) {
+      case REVIEW -> {
+        return new Judged(policy, key, target, s, tg, null, new Outcome(Status.REVIEW, policy, s, tg, d.reason(),
+            null));
+      }
+      case SKIP -> {
+        return new Judged(policy, key, target, s, tg, null, new Outcome(Status.SKIPPED, policy, s, tg, d.reason(),
+            null));
+      }
+      default -> {
+        Optional<CanonicalRow> desired = d.row() == null ? Optional.empty() : Optional.of(CanonicalRow.of(d.row()));
+        return new Judged(policy, key, target, s, tg, desired, null);
+      }
+    }
+  }
+
+  private Outcome appliedOutcome(Request r, Judged j) throws SQLException {
+    long appliedAt = clock.getAsLong();
+    SortedMap<String, String> after = j.desired().isEmpty() ? null
+        : reader.read(Side.TARGET, r.table(), j.key().key()).map(x -> (SortedMap<String, String>) new TreeMap<>(
+            x.values())).orElse(null);
+    SortedMap<String, String> desiredRow = j.desired().map(x -> (SortedMap<String, String>) new TreeMap<>(x.values()))
+        .orElse(null);
+    RepairLogEntry log = new RepairLogEntry(UUID.randomUUID().toString(), RepairLogEntry.action(j.targetRow(),
+        desiredRow), r.table(), j.key().key(), r.origin() == null ? null : r.origin().id(), r.originLabel(),
+        j.policy(), j.targetRow(), after, appliedAt, null);
+    return new Outcome(Status.APPLIED, j.policy(), j.source(), j.targetRow(), null, log);
+  }
+
+  /**
+   * Undoes one applied repair: writes its before-image back, fenced by its after-image (only where
+   * the target still holds what the repair wrote).
+   *
+   * @return the undo's own log entry, or empty when the target no longer holds the repair's after-image
+   */
+  public Optional<RepairLogEntry> undo(RepairLogEntry repair) throws SQLException {
+    Optional<CanonicalRow> judged = Optional.ofNullable(repair.after()).map(CanonicalRow::of);
+    Optional<CanonicalRow> desired = Optional.ofNullable(repair.before()).map(CanonicalRow::of);
+    FencedWriter.Outcome w = writer.apply(repair.table(), repair.key(), judged, desired);
+    if (w.stale()) {
+      return Optional.empty();
+    }
+    SortedMap<String, String> after = desired.isEmpty() ? null
+        : reader.read(Side.TARGET, repair.table(), repair.key()).map(r -> (SortedMap<String, String>) new TreeMap<>(
+            r.values())).orElse(null);
+    return Optional.of(new RepairLogEntry(UUID.randomUUID().toString(),
+        RepairLogEntry.action(repair.after(), repair.before()), repair.table(), repair.key(), null, "undo",
+        repair.policy(), repair.after(), after, clock.getAsLong(), repair.id()));
+  }
+
+  /** Whether both databases answer now (the paused role probes with this). */
+  public boolean reachable(Side side) {
+    if (side == Side.TARGET) {
+      try (Connection c = targetPool.getConnection()) {
+        return c.isValid(2);
+      } catch (SQLException e) {
+        return false;
+      }
+    }
+    try (Connection c = Jdbc.connect(config.database(side))) {
+      return c.isValid(2);
+    } catch (SQLException e) {
+      return false;
+    }
+  }
+
+  @Override
+  public void close() {
+    writer.close();
+    targetPool.close();
+    reader.close();
+  }
+}
