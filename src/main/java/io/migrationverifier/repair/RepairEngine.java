@@ -171,8 +171,14 @@ public final class RepairEngine implements AutoCloseable {
     List<Judged> judged = new ArrayList<>();
     Set<CanonicalKey> seen = new HashSet<>();
     List<Integer> alone = new ArrayList<>();
+    Exception outage = null;
     for (int i = 0; i < requests.size(); i++) {
       Request r = requests.get(i);
+      if (outage != null) {
+        // A database is down: the rest would each wait for their own connect timeout.
+        results[i] = new Result(null, outage);
+        continue;
+      }
       try {
         TableConfig t = config.table(r.table()).orElseThrow(() -> new IllegalArgumentException("unknown table \""
             + r.table() + "\"; configured: " + config.tables().stream().map(TableConfig::name).toList()));
@@ -197,7 +203,17 @@ public final class RepairEngine implements AutoCloseable {
         items.add(new FencedWriter.Item(r.table(), key.key(), j.target(), j.desired()));
       } catch (Exception e) {
         results[i] = new Result(null, e);
+        if (Failures.classify(e) == Failures.Kind.OUTAGE) {
+          outage = e;
+        }
       }
+    }
+    if (!items.isEmpty() && outage != null) {
+      for (int i : writes) {
+        results[i] = new Result(null, outage);
+      }
+      writes.clear();
+      items.clear();
     }
     if (!items.isEmpty()) {
       List<FencedWriter.Outcome> applied = null;
@@ -205,6 +221,7 @@ public final class RepairEngine implements AutoCloseable {
         applied = writer.applyBatch(items);
       } catch (SQLException e) {
         if (Failures.classify(e) == Failures.Kind.OUTAGE) {
+          outage = e;
           for (int i : writes) {
             results[i] = new Result(null, e);
           }
@@ -229,10 +246,17 @@ public final class RepairEngine implements AutoCloseable {
     }
     for (int i : alone) {
       Request r = requests.get(i);
+      if (outage != null) {
+        results[i] = new Result(null, outage);
+        continue;
+      }
       try {
         results[i] = new Result(repair(r.table(), r.key(), r.origin(), r.originLabel()), null);
       } catch (Exception e) {
         results[i] = new Result(null, e);
+        if (Failures.classify(e) == Failures.Kind.OUTAGE) {
+          outage = e;
+        }
       }
     }
     return List.of(results);
