@@ -11,18 +11,26 @@ import io.migrationverifier.config.ConfigException;
 import io.migrationverifier.config.TableConfig;
 import io.migrationverifier.config.VerifierConfig;
 import io.migrationverifier.event.EventCodec;
+import io.migrationverifier.ops.CheckJson;
+import io.migrationverifier.ops.OnDemandCheck;
+import io.migrationverifier.repair.OpsKafka;
+import io.migrationverifier.repair.RepairEngine;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -33,13 +41,23 @@ import picocli.CommandLine.Spec;
 @Command(name = "check", mixinStandardHelpOptions = true,
     description = "Reads one key's current row from the source and the target database and compares them with the"
         + " table's rules: prints the verdict and the differing columns (or, with --json, the discrepancy event).",
-    footer = {"", "Example: check --config config/verifier.yaml --table orders --key id=42",
-        "", "Exit codes: 0 consistent (both rows equal, or both absent); 3 different (missing in target, unexpected"
-        + " in target or value mismatch); 1 runtime failure (a database unreachable, a query failed); 2 invalid"
-        + " config or command line (unknown table, key columns that are not the table's key, bad syntax)."})
+    footer = {"", "Example: check --config config/verifier.yaml --table orders --key id=42 [--repair]",
+        "", "--repair: when the rows differ, repair the target with the table's repair policy (source-wins,"
+        + " last-write-wins, manual, custom), fenced like the repair role. An explicit --repair repairs even a"
+        + " detect-only table (repair.enabled false), using its configured policy. The repair log entry (or the"
+        + " review record) goes to <name>.repairs.log (<name>.review), so `repair undo` can revert it; Kafka must"
+        + " be reachable first, else nothing is written. With kafka.bootstrap-servers: embedded nothing goes to"
+        + " Kafka: the entry is printed instead.",
+        "", "Exit codes: 0 consistent (both rows equal, or both absent), or repaired by --repair; 3 different (missing"
+        + " in target, unexpected in target or value mismatch) and not repaired (no --repair, or the policy sent it"
+        + " to review or skipped it); 1 runtime failure (a database or Kafka unreachable, a query or the repair"
+        + " failed); 2 invalid config or command line (unknown table, key columns that are not the table's key,"
+        + " bad syntax)."})
 public final class CheckCommand implements Callable<Integer> {
 
   private static final JsonFactory JSON = new JsonFactory();
+  /** How long --repair waits for Kafka before it gives up (and writes nothing). */
+  private static final Duration KAFKA_PROBE = Duration.ofSeconds(10);
 
   @Mixin
   ConfigOption config;
@@ -52,8 +70,13 @@ public final class CheckCommand implements Callable<Integer> {
   List<String> key;
 
   @Option(names = "--json", description = "Print JSON: the discrepancy event (detector \"check\") of a difference,"
-      + " else {\"verdict\":\"CONSISTENT\",...}.")
+      + " else {\"verdict\":\"CONSISTENT\",...}; with --repair the answer of POST /check (verdict, fields, rows,"
+      + " repair).")
   boolean json;
+
+  @Option(names = "--repair", description = "Repair the target when the rows differ, per the table's policy (see"
+      + " below).")
+  boolean repair;
 
   @Spec
   CommandSpec spec;
@@ -80,6 +103,9 @@ public final class CheckCommand implements Callable<Integer> {
       err.flush();
       return ExitCodes.INVALID;
     }
+    if (repair) {
+      return checkAndRepair(c, canonicalizer, k, out, err);
+    }
     KeyCheck.Result r;
     try (RowReader reader = new RowReader(c, canonicalizer)) {
       r = new KeyCheck(canonicalizer, reader).check(table, k);
@@ -100,6 +126,99 @@ public final class CheckCommand implements Callable<Integer> {
     }
     out.flush();
     return r.consistent() ? ExitCodes.OK : ExitCodes.DIFFERENT;
+  }
+
+  /** {@code --repair}: the check, then the repair and its outputs to Kafka (see the footer). */
+  private int checkAndRepair(VerifierConfig c, Canonicalizer canonicalizer, Map<String, String> k, PrintWriter out,
+      PrintWriter err) {
+    boolean toKafka = !c.kafka().embedded();
+    KafkaProducer<byte[], byte[]> producer = null;
+    try {
+      if (toKafka) {
+        String bootstrap = c.kafka().bootstrapServers();
+        try (Admin admin = OpsKafka.admin(c, bootstrap, KAFKA_PROBE)) {
+          // Before any database write: a repair whose log entry cannot be written could not be undone.
+          OpsKafka.ensureTopics(admin, c, bootstrap, KAFKA_PROBE);
+        }
+        producer = OpsKafka.producer(c, bootstrap, "check-repair");
+      }
+      OnDemandCheck.Result res;
+      try (OnDemandCheck checks = new OnDemandCheck(c, canonicalizer, producer)) {
+        res = checks.check(table, k, true);
+      } catch (OnDemandCheck.OutputsLostException e) {
+        printRepair(c, e.result(), out);
+        out.flush();
+        err.println("the repair was applied, but its outputs could not be written to Kafka: " + e.getMessage());
+        printLost(e.result(), err);
+        err.flush();
+        return ExitCodes.FAILURE;
+      } catch (OnDemandCheck.RepairFailedException e) {
+        print(e.check(), out);
+        out.flush();
+        err.println("the repair failed, nothing was written: " + e.getMessage());
+        err.flush();
+        return ExitCodes.FAILURE;
+      }
+      if (json) {
+        out.println(CheckJson.text(CheckJson.toJson(res)));
+      } else {
+        print(res.check(), out);
+        printRepair(c, res, out);
+      }
+      if (!toKafka && !res.outputs().isEmpty()) {
+        out.println("kafka.bootstrap-servers is embedded: nothing was written to Kafka (" + c.topics().repairsLog()
+            + " / " + c.topics().review() + "); keep the record above, undo needs the before-image");
+        if (!json) {
+          printLost(res, out);
+        }
+      }
+      out.flush();
+      if (res.check().consistent() || res.repair() != null && (res.repair().status() == RepairEngine.Status.APPLIED
+          || res.repair().status() == RepairEngine.Status.CONSISTENT)) {
+        return ExitCodes.OK;
+      }
+      return ExitCodes.DIFFERENT;
+    } catch (IllegalArgumentException e) {
+      err.println("--key: " + e.getMessage());
+      err.flush();
+      return ExitCodes.INVALID;
+    } catch (OpsKafka.KafkaUnavailableException e) {
+      err.println("check --repair: " + e.getMessage() + "; nothing was written");
+      err.flush();
+      return ExitCodes.FAILURE;
+    } catch (SQLException | RepairEngine.StaleRepairException | RuntimeException e) {
+      err.println("check --repair failed: " + (e.getMessage() != null ? e.getMessage() : e.toString()));
+      err.flush();
+      return ExitCodes.FAILURE;
+    } finally {
+      if (producer != null) {
+        producer.close(Duration.ofSeconds(10));
+      }
+    }
+  }
+
+  private static void printRepair(VerifierConfig c, OnDemandCheck.Result res, PrintWriter out) {
+    RepairEngine.Outcome o = res.repair();
+    if (o == null) {
+      out.println("repair: nothing to do (consistent)");
+      return;
+    }
+    switch (o.status()) {
+      case APPLIED -> out.printf("repair: APPLIED (%s by %s, repair id %s)%s%n", o.log().action(), o.policy(),
+          o.log().id(), res.logged() ? "; logged to " + c.topics().repairsLog() : "");
+      case CONSISTENT -> out.println("repair: nothing to do: the rows agree now (re-read before repairing)");
+      case REVIEW -> out.printf("repair: REVIEW (%s): %s%s%n", o.policy(), o.reason(),
+          res.logged() ? "; sent to " + c.topics().review() : "");
+      default -> out.printf("repair: %s (%s)%s%n", o.status(), o.policy(), o.reason() == null ? ""
+          : ": " + o.reason());
+    }
+  }
+
+  /** The outputs that did not reach Kafka, as JSON lines: the operator keeps them. */
+  private static void printLost(OnDemandCheck.Result res, PrintWriter w) {
+    for (ProducerRecord<byte[], byte[]> r : res.outputs()) {
+      w.println(r.topic() + ": " + new String(r.value(), StandardCharsets.UTF_8));
+    }
   }
 
   /** {@code ["id=42", "region=eu"]} to a map; every key column of the table exactly once. */

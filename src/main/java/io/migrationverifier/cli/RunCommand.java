@@ -6,9 +6,12 @@ import io.migrationverifier.config.ConfigException;
 import io.migrationverifier.config.Side;
 import io.migrationverifier.config.VerifierConfig;
 import io.migrationverifier.event.DiscrepancyKind;
+import io.migrationverifier.ops.CheckRoute;
+import io.migrationverifier.ops.HttpEndpoint;
 import io.migrationverifier.runtime.Pipeline;
 import io.migrationverifier.runtime.Role;
 import io.migrationverifier.verify.VerifyListener;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.EnumSet;
 import java.util.List;
@@ -26,7 +29,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "run", mixinStandardHelpOptions = true,
-    description = "Runs the verifier's roles in this process until SIGTERM (Ctrl-C).",
+    description = {"Runs the verifier's roles in this process until SIGTERM (Ctrl-C).",
+        "With http.enabled (the default) it also serves POST /check on http.bind:http.port (port 0: any free port,"
+        + " printed at start): {\"table\":\"orders\",\"key\":{\"id\":\"42\"},\"repair\":false} answers the verdict,"
+        + " the differing fields, both rows and what a requested repair did."},
     footer = {"", "Exit codes: 0 --cleanup done; 1 a role failed (the log says which and why); 2 invalid config"
         + " or command line; 143 stopped by SIGTERM after a clean shutdown."})
 final class RunCommand implements Callable<Integer> {
@@ -74,13 +80,33 @@ final class RunCommand implements Callable<Integer> {
     TimeZone.setDefault(TimeZone.getTimeZone("UTC"));
     Progress progress = new Progress();
     Pipeline pipeline = Pipeline.start(c, selected, progress, progress);
+    HttpEndpoint http = null;
+    if (c.http().enabled()) {
+      try {
+        http = CheckRoute.endpoint(c, pipeline.bootstrapServers()).start(c.http().bind(), c.http().port(), 4);
+      } catch (IOException | RuntimeException e) {
+        err.println("http: cannot listen on " + c.http().bind() + ":" + c.http().port() + " (" + e.getMessage()
+            + "): set http.port to a free port (0 = any), or http.enabled: false");
+        err.flush();
+        pipeline.close();
+        return ExitCodes.FAILURE;
+      }
+    }
+    HttpEndpoint endpoint = http;
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      if (endpoint != null) {
+        endpoint.close();
+      }
       pipeline.close();
       stopped.countDown();
     }, "shutdown"));
     out.printf("running %s for %s on %s; Ctrl-C or SIGTERM stops%n", selected.stream().map(Role::id).toList(),
         c.name(), pipeline.bootstrapServers());
+    if (endpoint != null) {
+      out.printf("http: %s on http://%s:%d%n", endpoint.routesText(), endpoint.address().getHostString(),
+          endpoint.address().getPort());
+    }
     out.flush();
     while (!pipeline.failure().isDone()) {
       if (stopped.await(10, TimeUnit.SECONDS)) {
@@ -93,6 +119,9 @@ final class RunCommand implements Callable<Integer> {
       pipeline.failure().join();
     } catch (RuntimeException e) {
       err.println("stopping: " + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage()));
+    }
+    if (endpoint != null) {
+      endpoint.close();
     }
     pipeline.close();
     return ExitCodes.FAILURE;

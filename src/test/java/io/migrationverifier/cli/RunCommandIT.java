@@ -40,6 +40,7 @@ class RunCommandIT {
       Path config = Files.writeString(dir.resolve("run.yaml"), """
           name: runit
           kafka: {bootstrap-servers: embedded, embedded-port: 0, partitions: 2}
+          http: {port: 0}
           source: {type: postgres, host: localhost, port: %d, database: legacy, user: postgres}
           target: {type: postgres, host: localhost, port: %d, database: modern, user: postgres}
           verify: {window: 2s, state-dir: "%s"}
