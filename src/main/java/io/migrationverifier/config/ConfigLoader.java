@@ -387,8 +387,9 @@ public final class ConfigLoader {
     RepairPolicy policy = enumValue(node, p, "policy", RepairPolicy.SOURCE_WINS, RepairPolicy::fromId,
         "source-wins (default), last-write-wins, manual or custom");
     String version = string(node, p, "version-column", null, false);
-    Duration skew = node.hasNonNull("skew-tolerance") ? duration(node, p, "skew-tolerance", Duration.ZERO)
-        : Duration.ZERO;
+    // zero is a tolerance too (clocks trusted to the millisecond), unlike a zero window or interval
+    Duration skew = !node.hasNonNull("skew-tolerance") || Duration.ZERO.equals(parseDuration(
+        node.get("skew-tolerance").asText())) ? Duration.ZERO : duration(node, p, "skew-tolerance", Duration.ZERO);
     String resolver = string(node, p, "resolver", null, false);
     Integer rate = node.hasNonNull("rate-limit") ? integer(node, p, "rate-limit", 0, 0, 1_000_000) : null;
     if (policy == RepairPolicy.LAST_WRITE_WINS) {

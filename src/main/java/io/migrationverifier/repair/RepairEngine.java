@@ -128,6 +128,12 @@ public final class RepairEngine implements AutoCloseable {
   /** As {@link #repair}, but {@code force} repairs a detect-only table too (an operator's explicit request). */
   public Outcome repair(String table, Map<String, String> key, Discrepancy origin, String originLabel,
       boolean force) throws SQLException, StaleRepairException {
+    return repair(table, key, origin, originLabel, force, config.repair().fenceRetries() + 1);
+  }
+
+  /** {@code tries}: judgements left (a batch that found the key stale has used one). */
+  private Outcome repair(String table, Map<String, String> key, Discrepancy origin, String originLabel,
+      boolean force, int tries) throws SQLException, StaleRepairException {
     TableConfig t = config.table(table).orElseThrow(() -> new IllegalArgumentException("unknown table \"" + table
         + "\"; configured: " + config.tables().stream().map(TableConfig::name).toList()));
     TableRepair settings = t.repair();
@@ -136,7 +142,6 @@ public final class RepairEngine implements AutoCloseable {
       return new Outcome(Status.DISABLED, policy, null, null, "repair is not enabled for table " + table, null);
     }
     CanonicalKey sourceKey = reader.canonicalKey(Side.SOURCE, table, key);
-    int tries = config.repair().fenceRetries() + 1;
     for (int i = 0; i < tries; i++) {
       Judged j = judge(t, sourceKey, origin);
       if (j.outcome() != null) {
@@ -148,8 +153,9 @@ public final class RepairEngine implements AutoCloseable {
       }
       return appliedOutcome(new Request(table, key, origin, originLabel), j);
     }
+    int judged = config.repair().fenceRetries() + 1;
     throw new StaleRepairException("the target row of " + sourceKey + " changed between the judgement and the"
-        + " locked write " + tries + " times (repair.fence-retries=" + config.repair().fenceRetries() + ")");
+        + " locked write " + judged + " times (repair.fence-retries=" + config.repair().fenceRetries() + ")");
   }
 
   /** One request of a batch: the arguments of {@link #repair}. */
@@ -171,6 +177,7 @@ public final class RepairEngine implements AutoCloseable {
     List<Judged> judged = new ArrayList<>();
     Set<CanonicalKey> seen = new HashSet<>();
     List<Integer> alone = new ArrayList<>();
+    Set<Integer> staleInBatch = new HashSet<>();
     Exception outage = null;
     for (int i = 0; i < requests.size(); i++) {
       Request r = requests.get(i);
@@ -241,6 +248,9 @@ public final class RepairEngine implements AutoCloseable {
           }
         } else {
           alone.add(i);
+          if (applied != null) {
+            staleInBatch.add(i); // judged once already: the fence bound counts it
+          }
         }
       }
     }
@@ -251,7 +261,10 @@ public final class RepairEngine implements AutoCloseable {
         continue;
       }
       try {
-        results[i] = new Result(repair(r.table(), r.key(), r.origin(), r.originLabel()), null);
+        int tries = config.repair().fenceRetries() + (staleInBatch.contains(i) ? 0 : 1);
+        results[i] = tries <= 0 ? new Result(null, new StaleRepairException("the target row of " + r.table() + " "
+            + r.key() + " changed between the judgement and the locked write (repair.fence-retries=0)"))
+            : new Result(repair(r.table(), r.key(), r.origin(), r.originLabel(), false, tries), null);
       } catch (Exception e) {
         results[i] = new Result(null, e);
         if (Failures.classify(e) == Failures.Kind.OUTAGE) {

@@ -189,8 +189,10 @@ class RepairConfigTest {
         repair: {backoff: 1s, max-backoff: 1s}
         tables:
           - {name: orders, key: [id], repair: {policy: last-write-wins, version-column: ver}}
+          - {name: items, key: [id], repair: {policy: last-write-wins, version-column: ver, skew-tolerance: 0s}}
         """);
     assertThat(c.repair().backoff()).isEqualTo(c.repair().maxBackoff());
     assertThat(c.tables().get(0).repair().skewTolerance()).isEqualTo(Duration.ZERO);
+    assertThat(c.tables().get(1).repair().skewTolerance()).as("zero is a tolerance").isEqualTo(Duration.ZERO);
   }
 }
