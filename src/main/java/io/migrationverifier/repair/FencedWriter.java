@@ -521,7 +521,7 @@ public final class FencedWriter implements AutoCloseable {
   }
 
   /** Binds a canonical value (null = SQL NULL) as the column's SQL type. */
-  static void bindValue(PreparedStatement ps, int i, Dialect dialect, ZoneId zone, ColumnType ct, String v,
+  public static void bindValue(PreparedStatement ps, int i, Dialect dialect, ZoneId zone, ColumnType ct, String v,
       String column) throws SQLException {
     Kind kind = kind(dialect, ct);
     boolean pg = dialect == Dialect.POSTGRES;
