@@ -5,7 +5,9 @@ import io.migrationverifier.config.ColumnRule;
 import io.migrationverifier.config.ConfigException;
 import io.migrationverifier.config.Side;
 import io.migrationverifier.config.TableConfig;
+import io.migrationverifier.config.TimePrecision;
 import io.migrationverifier.config.VerifierConfig;
+import io.migrationverifier.config.VerifySettings;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
@@ -66,6 +68,30 @@ public final class Canonicalizer {
       throw new ConfigException(problems);
     }
     return c;
+  }
+
+  /**
+   * Canonical values WITHOUT the normalizing rules (trim, case-insensitive, comparator, scale,
+   * tolerance, precision; timestamps at microseconds or finer): the values as stored, in
+   * canonical text, under the same logical names (renames and ignores still apply). Repair writes
+   * these back, so that a repair never rewrites "Alice@Example.COM" as the "alice@example.com" it
+   * was compared as. Never used to decide whether two rows agree.
+   */
+  public static Canonicalizer faithful(VerifierConfig config) {
+    List<TableConfig> tables = new ArrayList<>();
+    for (TableConfig t : config.tables()) {
+      // Type rules stay: they say how to read a value (JSON by structure, a CHAR(36) as a UUID), not how to blur it.
+      List<ColumnRule> rules = t.columns().stream().map(r -> new ColumnRule(r.name(), r.sourceName(), r.targetName(),
+          r.ignore(), r.type(), null, null, null, false, false, null)).toList();
+      tables.add(new TableConfig(t.name(), t.sourceTable(), t.targetTable(), t.key(), rules, t.window(), t.repair()));
+    }
+    VerifySettings v = config.verify();
+    // Both dialects store at most microseconds: finer is what the config asked for, coarser would truncate.
+    TimePrecision precision = v.timestampPrecision() == TimePrecision.NANOS ? TimePrecision.NANOS : TimePrecision.MICROS;
+    VerifySettings full = new VerifySettings(v.window(), v.stallThreshold(), v.processingGuarantee(), v.stateDir(),
+        v.numStandbyReplicas(), v.numStreamThreads(), v.commitInterval(), precision, v.bufferStore());
+    return forConfig(new VerifierConfig(config.name(), config.kafka(), config.source(), config.target(), tables, full,
+        config.capture(), config.repair(), config.http()));
   }
 
   public Optional<TableCanonicalizer> table(Side side, String logicalTable) {

@@ -12,6 +12,9 @@ import java.util.Properties;
 
 /** JDBC URLs and connections of a configured database. The password is handed to the driver only. */
 public final class Jdbc {
+  /** Pooled (repair) connections wait at most this long for a row lock. */
+  public static final int LOCK_WAIT_SECONDS = 5;
+
   private Jdbc() {}
 
   public static String url(DatabaseSettings db) {
@@ -41,7 +44,11 @@ public final class Jdbc {
     h.setValidationTimeout(Math.max(250, Math.min(connectTimeout.toMillis(), 5_000)));
     // Start without a connection: a database that is down at start is an outage to wait out, not a crash.
     h.setInitializationFailTimeout(-1);
-    h.setConnectionInitSql(db.dialect() == Dialect.MARIADB ? "SET time_zone = '+00:00'" : "SET TIME ZONE 'UTC'");
+    // A row locked by the application for long must not hold a repair batch (and the consumer's
+    // poll interval) hostage: the lock wait fails fast, as a transient failure that is retried later.
+    h.setConnectionInitSql(db.dialect() == Dialect.MARIADB
+        ? "SET time_zone = '+00:00', innodb_lock_wait_timeout = " + LOCK_WAIT_SECONDS
+        : "SELECT set_config('TimeZone', 'UTC', false), set_config('lock_timeout', '" + LOCK_WAIT_SECONDS + "s', false)");
     return new HikariDataSource(h);
   }
 

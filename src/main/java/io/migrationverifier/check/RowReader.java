@@ -81,6 +81,7 @@ public final class RowReader implements AutoCloseable {
   private final VerifierConfig config;
   private final Canonicalizer canonicalizer;
   private final Map<Side, SideState> sides = new EnumMap<>(Side.class);
+  private Canonicalizer faithful;
 
   public RowReader(VerifierConfig config, Canonicalizer canonicalizer) {
     this.config = config;
@@ -95,6 +96,41 @@ public final class RowReader implements AutoCloseable {
    * NULL as null), the column types, and the canonical row.
    */
   public record Image(Map<String, Object> physical, Map<String, ColumnType> types, CanonicalRow row) {}
+
+  /**
+   * One row canonicalized twice: {@code compared} with the table's rules (what the stream
+   * compares, and equal to capture's canonical row), {@code faithful} without the normalizing
+   * rules ({@link Canonicalizer#faithful}: the values as stored), for writing back and undoing.
+   */
+  public record Rows(CanonicalRow compared, CanonicalRow faithful) {}
+
+  /** Both canonical forms of the row of {@code key} now; empty when there is none. */
+  public Optional<Rows> readRows(Side side, String table, Map<String, String> key) throws SQLException {
+    return readImage(side, table, key).map(img -> rows(side, table, img));
+  }
+
+  /**
+   * As {@link #readRows}, but on the caller's connection, inside its transaction: it sees the
+   * caller's own uncommitted writes (the repair reads what it wrote while it still holds the row
+   * lock). The connection's session must run in UTC, as this reader's own do.
+   */
+  public Optional<Rows> readRowsOn(Connection c, Side side, String table, Map<String, String> key)
+      throws SQLException {
+    TableCanonicalizer tc = tableCanonicalizer(side, table);
+    SideState st = sides.get(side);
+    TableMeta meta = st.call(own -> st.meta(own, tc.table().physicalTable(side)));
+    CanonicalKey wanted = normalize(tc, meta, key);
+    return query(c, st.db, tc, meta, wanted).map(img -> rows(side, table, img));
+  }
+
+  private Rows rows(Side side, String table, Image img) {
+    synchronized (this) {
+      if (faithful == null) {
+        faithful = Canonicalizer.faithful(config);
+      }
+    }
+    return new Rows(img.row(), faithful.table(side, table).orElseThrow().row(img.physical(), img.types()));
+  }
 
   /** The canonical row of {@code key} in {@code table} on {@code side} now; empty when there is none. */
   public Optional<CanonicalRow> read(Side side, String table, Map<String, String> key) throws SQLException {
@@ -143,6 +179,224 @@ public final class RowReader implements AutoCloseable {
       st.meta(c, tc.table().physicalTable(side)).columns.forEach((n, m) -> out.put(n, m.type));
       return out;
     });
+  }
+
+  // ---- streaming (the audit) -----------------------------------------------------------------
+
+  /**
+   * A condition on one (non-key) column for {@link #scan}: {@code from <= column < to} (a null
+   * bound is open), or {@code column IS NULL} when {@code nulls}. Bounds are canonical text (a
+   * timestamp is a UTC instant, {@code 2024-05-01T10:00:00Z}), bound with the column's type on
+   * each side.
+   */
+  public record ColumnFilter(String column, String from, String to, boolean nulls) {}
+
+  /**
+   * Streams the rows of {@code range} (and {@code filter}, when given) on {@code side} in key order
+   * ({@link io.migrationverifier.audit.KeyRange#orderExpression}: text keys by code point), each
+   * canonicalized exactly like {@link #read}. With {@code keysOnly} only the key columns are read
+   * (the rows then hold only them). Returns the number of rows.
+   *
+   * <p>Holds the side's connection for the whole scan; on PostgreSQL the scan runs in a read-only
+   * transaction so that the driver fetches {@code fetchSize} rows at a time instead of all.
+   */
+  public long scan(Side side, String table, io.migrationverifier.audit.KeyRange range, ColumnFilter filter,
+      boolean keysOnly, int fetchSize, java.util.function.Consumer<CanonicalRow> sink) throws SQLException {
+    TableCanonicalizer tc = tableCanonicalizer(side, table);
+    SideState st = sides.get(side);
+    return st.call(c -> {
+      TableMeta meta = st.meta(c, tc.table().physicalTable(side));
+      Dialect dialect = st.db.dialect();
+      KeySql k = keySql(tc, meta, dialect);
+      StringBuilder sql = new StringBuilder("SELECT ");
+      sql.append(keysOnly ? String.join(", ", k.physical.stream().map(dialect::quote).toList()) : "*");
+      sql.append(" FROM ").append(meta.quoted);
+      String where = range.where(k.expressions);
+      sql.append(where);
+      ColumnMeta fm = null;
+      if (filter != null) {
+        fm = filterColumn(tc, meta, filter.column());
+        sql.append(where.isEmpty() ? " WHERE " : " AND ");
+        String q = dialect.quote(fm.name);
+        if (filter.nulls()) {
+          sql.append(q).append(" IS NULL");
+        } else {
+          List<String> parts = new ArrayList<>();
+          if (filter.from() != null) {
+            parts.add(q + " >= ?");
+          }
+          if (filter.to() != null) {
+            parts.add(q + " < ?");
+          }
+          sql.append(parts.isEmpty() ? q + " IS NOT NULL" : String.join(" AND ", parts));
+        }
+      }
+      sql.append(" ORDER BY ").append(String.join(", ", k.expressions));
+      boolean pg = dialect == Dialect.POSTGRES;
+      if (pg) {
+        c.setAutoCommit(false);
+      }
+      try (PreparedStatement ps = c.prepareStatement(sql.toString(), ResultSet.TYPE_FORWARD_ONLY,
+          ResultSet.CONCUR_READ_ONLY)) {
+        ps.setFetchSize(fetchSize);
+        int i = range.bind(ps, 1, st.db, k.physical, k.types);
+        if (filter != null && !filter.nulls()) {
+          for (String bound : new String[] {filter.from(), filter.to()}) {
+            if (bound != null) {
+              io.migrationverifier.repair.FencedWriter.bindValue(ps, i++, dialect, st.db.timeZone(), fm.type, bound,
+                  fm.name);
+            }
+          }
+        }
+        long n = 0;
+        try (ResultSet rs = ps.executeQuery()) {
+          ResultSetMetaData md = rs.getMetaData();
+          int cols = md.getColumnCount();
+          String[] names = new String[cols];
+          ColumnMeta[] metas = new ColumnMeta[cols];
+          for (int j = 0; j < cols; j++) {
+            names[j] = md.getColumnLabel(j + 1);
+            metas[j] = meta.columns.get(names[j]);
+            if (metas[j] == null) {
+              meta.stale = true; // read again by the next call
+              metas[j] = ColumnMeta.of(names[j], dialect, md, j + 1);
+            }
+          }
+          if (!keysOnly && cols != meta.columns.size()) {
+            meta.stale = true;
+          }
+          while (rs.next()) {
+            Map<String, Object> physical = new LinkedHashMap<>(cols * 2);
+            Map<String, ColumnType> types = new HashMap<>(cols * 2);
+            for (int j = 0; j < cols; j++) {
+              physical.put(names[j], value(rs, j + 1, metas[j], dialect));
+              types.put(names[j], metas[j].type);
+            }
+            sink.accept(tc.row(physical, types));
+            n++;
+          }
+        }
+        return n;
+      } finally {
+        if (pg) {
+          try {
+            c.rollback();
+          } finally {
+            c.setAutoCommit(true);
+          }
+        }
+        if (meta.stale) {
+          st.reloadMeta(c, tc.table().physicalTable(side));
+        }
+      }
+    });
+  }
+
+  /**
+   * The key (canonical text per key column, in key order) of the row {@code offset} rows after the
+   * start of {@code range} in key order (0 = its first row); empty when the range has fewer rows.
+   */
+  public Optional<List<String>> keyAt(Side side, String table, io.migrationverifier.audit.KeyRange range,
+      long offset) throws SQLException {
+    TableCanonicalizer tc = tableCanonicalizer(side, table);
+    SideState st = sides.get(side);
+    return st.call(c -> {
+      TableMeta meta = st.meta(c, tc.table().physicalTable(side));
+      Dialect dialect = st.db.dialect();
+      KeySql k = keySql(tc, meta, dialect);
+      String sql = "SELECT " + String.join(", ", k.physical.stream().map(dialect::quote).toList()) + " FROM "
+          + meta.quoted + range.where(k.expressions) + " ORDER BY " + String.join(", ", k.expressions)
+          + " LIMIT 1 OFFSET " + offset;
+      try (PreparedStatement ps = c.prepareStatement(sql)) {
+        range.bind(ps, 1, st.db, k.physical, k.types);
+        try (ResultSet rs = ps.executeQuery()) {
+          if (!rs.next()) {
+            return Optional.<List<String>>empty();
+          }
+          Map<String, Object> physical = new LinkedHashMap<>();
+          Map<String, ColumnType> types = new HashMap<>();
+          for (int j = 0; j < k.physical.size(); j++) {
+            ColumnMeta m = meta.columns.get(k.physical.get(j));
+            physical.put(m.name, value(rs, j + 1, m, dialect));
+            types.put(m.name, m.type);
+          }
+          CanonicalRow row = tc.row(physical, types);
+          return Optional.of(tc.table().key().stream().map(row::get).toList());
+        }
+      }
+    });
+  }
+
+  /** The number of rows of {@code table} on {@code side} (progress estimates). */
+  public long count(Side side, String table) throws SQLException {
+    TableCanonicalizer tc = tableCanonicalizer(side, table);
+    SideState st = sides.get(side);
+    return st.call(c -> {
+      TableMeta meta = st.meta(c, tc.table().physicalTable(side));
+      try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM " + meta.quoted)) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    });
+  }
+
+  /** The smallest and largest canonical value of a column on {@code side}; empty when it has no non-NULL value. */
+  public Optional<List<String>> minMax(Side side, String table, String column) throws SQLException {
+    TableCanonicalizer tc = tableCanonicalizer(side, table);
+    SideState st = sides.get(side);
+    return st.call(c -> {
+      TableMeta meta = st.meta(c, tc.table().physicalTable(side));
+      ColumnMeta m = filterColumn(tc, meta, column);
+      String q = st.db.dialect().quote(m.name);
+      try (Statement s = c.createStatement();
+          ResultSet rs = s.executeQuery("SELECT MIN(" + q + "), MAX(" + q + ") FROM " + meta.quoted)) {
+        rs.next();
+        Object lo = value(rs, 1, m, st.db.dialect());
+        Object hi = value(rs, 2, m, st.db.dialect());
+        if (lo == null || hi == null) {
+          return Optional.<List<String>>empty();
+        }
+        CanonicalRow min = tc.row(Map.of(m.name, lo), Map.of(m.name, m.type));
+        CanonicalRow max = tc.row(Map.of(m.name, hi), Map.of(m.name, m.type));
+        String logical = min.values().firstKey();
+        return Optional.of(List.of(min.get(logical), max.get(logical)));
+      }
+    });
+  }
+
+  /** The key columns of a table on one side: physical names, their types, their ORDER BY expressions. */
+  private record KeySql(List<String> physical, Map<String, ColumnType> types, List<String> expressions) {}
+
+  private static KeySql keySql(TableCanonicalizer tc, TableMeta meta, Dialect dialect) {
+    TableConfig t = tc.table();
+    List<String> physical = new ArrayList<>();
+    Map<String, ColumnType> types = new HashMap<>();
+    List<String> expressions = new ArrayList<>();
+    for (String col : t.key()) {
+      String p = physicalName(t, col, tc.side());
+      ColumnMeta m = meta.columns.get(p);
+      if (m == null) {
+        throw new IllegalArgumentException("key column \"" + col + "\" (" + tc.side().id() + " column \"" + p
+            + "\") does not exist in " + tc.side().id() + " table " + t.physicalTable(tc.side()));
+      }
+      physical.add(p);
+      types.put(p, m.type);
+      expressions.add(io.migrationverifier.audit.KeyRange.orderExpression(dialect, p, m.type));
+    }
+    return new KeySql(physical, types, expressions);
+  }
+
+  /** A logical column's metadata on one side, for a filter. */
+  private static ColumnMeta filterColumn(TableCanonicalizer tc, TableMeta meta, String logical) {
+    TableConfig t = tc.table();
+    Optional<ColumnRule> rule = t.column(logical);
+    String p = rule.isEmpty() ? logical : rule.get().physicalName(tc.side());
+    ColumnMeta m = p == null ? null : meta.columns.get(p);
+    if (m == null || rule.isPresent() && rule.get().ignore()) {
+      throw new IllegalArgumentException("column \"" + logical + "\" is not a compared column of " + tc.side().id()
+          + " table " + t.physicalTable(tc.side()) + " (columns: " + meta.columns.keySet() + ")");
+    }
+    return m;
   }
 
   @Override

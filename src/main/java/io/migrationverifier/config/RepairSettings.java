@@ -22,9 +22,12 @@ public record RepairSettings(int maxAttempts, Duration backoff, Duration maxBack
 
   /** The delay before attempt {@code attempt} (2 = the first retry): backoff * 2^(attempt-2), capped. */
   public Duration delayBefore(int attempt) {
+    if (backoff.isZero()) {
+      return Duration.ZERO;
+    }
     int shift = Math.max(0, Math.min(30, attempt - 2));
     long ms = backoff.toMillis() << shift;
-    return ms <= 0 || ms > maxBackoff.toMillis() ? maxBackoff : Duration.ofMillis(ms);
+    return ms <= 0 || ms > maxBackoff.toMillis() ? maxBackoff : Duration.ofMillis(ms); // <= 0: overflow
   }
 
   /** The consumer group of the repair role. */

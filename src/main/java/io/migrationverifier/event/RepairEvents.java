@@ -74,6 +74,9 @@ public final class RepairEvents {
     o.set("after", node(e.after()));
     o.put("appliedAt", e.appliedAt());
     o.put("undoes", e.undoes());
+    if (e.afterHash() != null) {
+      o.put("afterHash", e.afterHash());
+    }
     return bytes(o);
   }
 
@@ -91,7 +94,7 @@ public final class RepairEvents {
     }
     return new RepairLogEntry(text(n, "id", true), text(n, "action", true), text(n, "table", true), key,
         nullableText(n, "discrepancyId"), nullableText(n, "origin"), nullableText(n, "policy"), map(n, "before"),
-        map(n, "after"), n.get("appliedAt").asLong(), nullableText(n, "undoes"));
+        map(n, "after"), n.get("appliedAt").asLong(), nullableText(n, "undoes"), nullableText(n, "afterHash"));
   }
 
   // ---- review --------------------------------------------------------------------------------

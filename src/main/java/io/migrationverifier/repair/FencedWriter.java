@@ -49,8 +49,9 @@ import javax.sql.DataSource;
 /**
  * The fenced write of one repair (DESIGN section 5) on the TARGET database. In one transaction:
  * the target row is locked ({@code SELECT ... FOR UPDATE} by its physical key columns, values
- * bound with their column's SQL type); its current canonical image must still equal the image
- * that was judged ({@code judgedTarget}, empty = absent), otherwise nothing is written and the
+ * bound with their column's SQL type); its current faithful image ({@link RowReader.Rows#faithful}:
+ * the values as stored, not as the rules compare them) must still equal the image that was judged
+ * ({@code judgedTarget}, empty = absent), otherwise nothing is written and the
  * outcome is {@link Outcome#stale} with the current image; when it does, the row is made equal to
  * {@code desired} (empty = DELETE, present = UPDATE of the mapped, non-ignored target columns or
  * INSERT when absent), and the outcome is {@link Outcome#applied} with the before image.
@@ -91,21 +92,24 @@ public final class FencedWriter implements AutoCloseable {
    *
    * @param status {@link Status#APPLIED}: the row now equals the desired row; {@link Status#STALE}:
    *     the target no longer held the judged image, nothing was written
-   * @param before APPLIED: the target's canonical row before the write (empty = it was absent);
-   *     STALE: the target's current canonical row
+   * @param before APPLIED: the target's faithful row ({@link RowReader.Rows#faithful}) before the
+   *     write (empty = it was absent); STALE: the target's current faithful row
+   * @param after  APPLIED: the target row as written, read inside the write's transaction while it
+   *     still held the lock (so no later write can be mistaken for it); empty after a delete or when STALE
    */
-  public record Outcome(Status status, Optional<CanonicalRow> before) {
+  public record Outcome(Status status, Optional<CanonicalRow> before, Optional<RowReader.Rows> after) {
     public Outcome {
       Objects.requireNonNull(status, "status");
       Objects.requireNonNull(before, "before");
+      Objects.requireNonNull(after, "after");
     }
 
-    public static Outcome applied(Optional<CanonicalRow> before) {
-      return new Outcome(Status.APPLIED, before);
+    public static Outcome applied(Optional<CanonicalRow> before, Optional<RowReader.Rows> after) {
+      return new Outcome(Status.APPLIED, before, after);
     }
 
     public static Outcome stale(Optional<CanonicalRow> current) {
-      return new Outcome(Status.STALE, current);
+      return new Outcome(Status.STALE, current, Optional.empty());
     }
 
     public boolean applied() {
@@ -280,7 +284,9 @@ public final class FencedWriter implements AutoCloseable {
         }
       }
     }
-    Optional<CanonicalRow> current = reader.read(Side.TARGET, t.name(), key.key());
+    // The fence compares faithful images: a change that the rules would not even see is still a
+    // change someone made after the judgement, and it is not ours to overwrite.
+    Optional<CanonicalRow> current = reader.readRows(Side.TARGET, t.name(), key.key()).map(RowReader.Rows::faithful);
     if (current.isPresent() && locked == 0) {
       // inserted by someone else after our lock: we do not hold it
       if (!batch) {
@@ -373,16 +379,19 @@ public final class FencedWriter implements AutoCloseable {
           if (duplicateKey(e) && !batch) {
             // someone inserted the row after our read: newer data, never overwritten
             c.rollback();
-            return Optional.of(Outcome.stale(reader.read(Side.TARGET, t.name(), key.key())));
+            return Optional.of(Outcome.stale(reader.readRows(Side.TARGET, t.name(), key.key())
+                .map(RowReader.Rows::faithful)));
           }
           throw e;
         }
       }
     }
+    Optional<RowReader.Rows> after = desired.isEmpty() ? Optional.empty()
+        : reader.readRowsOn(c, Side.TARGET, t.name(), key.key());
     if (!batch) {
       c.commit();
     }
-    return Optional.of(Outcome.applied(current));
+    return Optional.of(Outcome.applied(current, after));
   }
 
   @Override

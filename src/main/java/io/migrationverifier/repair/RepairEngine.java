@@ -151,7 +151,7 @@ public final class RepairEngine implements AutoCloseable {
       if (w.stale()) {
         continue; // the target moved after we judged it: judge again on what it holds now
       }
-      return appliedOutcome(new Request(table, key, origin, originLabel), j);
+      return appliedOutcome(new Request(table, key, origin, originLabel), j, w);
     }
     int judged = config.repair().fenceRetries() + 1;
     throw new StaleRepairException("the target row of " + sourceKey + " changed between the judgement and the"
@@ -242,7 +242,7 @@ public final class RepairEngine implements AutoCloseable {
         int i = writes.get(w);
         if (applied != null && applied.get(w).applied()) {
           try {
-            results[i] = new Result(appliedOutcome(requests.get(i), judged.get(w)), null);
+            results[i] = new Result(appliedOutcome(requests.get(i), judged.get(w), applied.get(w)), null);
           } catch (Exception e) {
             results[i] = new Result(null, e);
           }
@@ -280,18 +280,25 @@ public final class RepairEngine implements AutoCloseable {
       SortedMap<String, String> source, SortedMap<String, String> targetRow, Optional<CanonicalRow> desired,
       Outcome outcome) {}
 
+  /**
+   * Reads both rows and asks the policy. Agreement is decided on the rows as the stream compares
+   * them; everything the policy sees and writes, and the fence, use the faithful rows (the values
+   * as stored), so a repair never rewrites a value in the blurred form it was compared in.
+   */
   private Judged judge(TableConfig t, CanonicalKey key, Discrepancy origin) throws SQLException {
     String table = t.name();
     String policy = Resolvers.policyName(t.repair());
     RowComparator cmp = canonicalizer.comparator(table).orElseThrow();
     ConflictResolver resolver = resolvers.forTable(table).orElseThrow();
-    Optional<CanonicalRow> source = reader.read(Side.SOURCE, table, key.key());
-    Optional<CanonicalRow> target = reader.read(Side.TARGET, table, key.key());
-    SortedMap<String, String> s = source.map(r -> (SortedMap<String, String>) new TreeMap<>(r.values())).orElse(null);
-    SortedMap<String, String> tg = target.map(r -> (SortedMap<String, String>) new TreeMap<>(r.values())).orElse(null);
+    Optional<RowReader.Rows> source = reader.readRows(Side.SOURCE, table, key.key());
+    Optional<RowReader.Rows> target = reader.readRows(Side.TARGET, table, key.key());
+    SortedMap<String, String> s = source.map(r -> sorted(r.faithful())).orElse(null);
+    SortedMap<String, String> tg = target.map(r -> sorted(r.faithful())).orElse(null);
+    Optional<CanonicalRow> judgedTarget = target.map(RowReader.Rows::faithful);
     if (source.isEmpty() && target.isEmpty() || source.isPresent() && target.isPresent()
-        && cmp.equivalent(source.get(), target.get())) {
-      return new Judged(policy, key, target, s, tg, null, new Outcome(Status.CONSISTENT, policy, s, tg, null, null));
+        && cmp.equivalent(source.get().compared(), target.get().compared())) {
+      return new Judged(policy, key, judgedTarget, s, tg, null,
+          new Outcome(Status.CONSISTENT, policy, s, tg, null, null));
     }
     Decision d;
     try {
@@ -302,30 +309,35 @@ public final class RepairEngine implements AutoCloseable {
     }
     switch (d.action()) {
       case REVIEW -> {
-        return new Judged(policy, key, target, s, tg, null, new Outcome(Status.REVIEW, policy, s, tg, d.reason(),
-            null));
+        return new Judged(policy, key, judgedTarget, s, tg, null,
+            new Outcome(Status.REVIEW, policy, s, tg, d.reason(), null));
       }
       case SKIP -> {
-        return new Judged(policy, key, target, s, tg, null, new Outcome(Status.SKIPPED, policy, s, tg, d.reason(),
-            null));
+        return new Judged(policy, key, judgedTarget, s, tg, null,
+            new Outcome(Status.SKIPPED, policy, s, tg, d.reason(), null));
       }
       default -> {
         Optional<CanonicalRow> desired = d.row() == null ? Optional.empty() : Optional.of(CanonicalRow.of(d.row()));
-        return new Judged(policy, key, target, s, tg, desired, null);
+        return new Judged(policy, key, judgedTarget, s, tg, desired, null);
       }
     }
   }
 
-  private Outcome appliedOutcome(Request r, Judged j) throws SQLException {
-    long appliedAt = clock.getAsLong();
-    SortedMap<String, String> after = j.desired().isEmpty() ? null
-        : reader.read(Side.TARGET, r.table(), j.key().key()).map(x -> (SortedMap<String, String>) new TreeMap<>(
-            x.values())).orElse(null);
-    SortedMap<String, String> desiredRow = j.desired().map(x -> (SortedMap<String, String>) new TreeMap<>(x.values()))
-        .orElse(null);
+  private static SortedMap<String, String> sorted(CanonicalRow r) {
+    return new TreeMap<>(r.values());
+  }
+
+  /**
+   * The outcome of a write that committed. Nothing in here touches a database: a failure after the
+   * commit must never turn an applied repair into a failed (retried, dead-lettered, unlogged) one.
+   */
+  private Outcome appliedOutcome(Request r, Judged j, FencedWriter.Outcome w) {
+    SortedMap<String, String> after = w.after().map(x -> sorted(x.faithful())).orElse(null);
+    String afterHash = w.after().map(x -> x.compared().hash()).orElse(null);
     RepairLogEntry log = new RepairLogEntry(UUID.randomUUID().toString(), RepairLogEntry.action(j.targetRow(),
-        desiredRow), r.table(), j.key().key(), r.origin() == null ? null : r.origin().id(), r.originLabel(),
-        j.policy(), j.targetRow(), after, appliedAt, null);
+        j.desired().map(RepairEngine::sorted).orElse(null)), r.table(), j.key().key(),
+        r.origin() == null ? null : r.origin().id(), r.originLabel(), j.policy(), j.targetRow(), after,
+        clock.getAsLong(), null, afterHash);
     return new Outcome(Status.APPLIED, j.policy(), j.source(), j.targetRow(), null, log);
   }
 
@@ -342,12 +354,10 @@ public final class RepairEngine implements AutoCloseable {
     if (w.stale()) {
       return Optional.empty();
     }
-    SortedMap<String, String> after = desired.isEmpty() ? null
-        : reader.read(Side.TARGET, repair.table(), repair.key()).map(r -> (SortedMap<String, String>) new TreeMap<>(
-            r.values())).orElse(null);
     return Optional.of(new RepairLogEntry(UUID.randomUUID().toString(),
         RepairLogEntry.action(repair.after(), repair.before()), repair.table(), repair.key(), null, "undo",
-        repair.policy(), repair.after(), after, clock.getAsLong(), repair.id()));
+        repair.policy(), repair.after(), w.after().map(x -> sorted(x.faithful())).orElse(null), clock.getAsLong(),
+        repair.id(), w.after().map(x -> x.compared().hash()).orElse(null)));
   }
 
   /** Whether both databases answer now (the paused role probes with this). */

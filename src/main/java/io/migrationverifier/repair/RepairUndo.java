@@ -112,9 +112,10 @@ public final class RepairUndo {
       todo.add(l);
     }
     s.candidates = todo.size();
-    // Newest first; repairs of one key share a partition, where the offset is their order.
-    todo.sort(Comparator.comparingLong((Logged l) -> l.entry().appliedAt()).reversed()
-        .thenComparing(Comparator.comparingLong(Logged::offset).reversed()));
+    // Newest first by log offset: the repairs of one key share a partition, where the offset is
+    // their true order (appliedAt is a wall clock of whichever instance wrote it, and may step).
+    todo.sort(Comparator.comparingInt(Logged::partition).thenComparing(
+        Comparator.comparingLong(Logged::offset).reversed()));
     if (todo.isEmpty()) {
       return s;
     }

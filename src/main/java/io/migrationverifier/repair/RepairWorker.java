@@ -18,6 +18,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.function.LongSupplier;
+import org.apache.kafka.clients.consumer.CommitFailedException;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -29,6 +30,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RebalanceInProgressException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -53,8 +55,9 @@ import org.slf4j.LoggerFactory;
  * {@code repair.outage-probe-interval} (still polling, so it keeps its partitions) and resumes
  * when both answer. An outage therefore never floods the DLQ.
  *
- * <p><b>Rate limit.</b> Per table, a token bucket; a table over its rate rewinds the batch and
- * waits rather than sleeping past the consumer's poll interval.
+ * <p><b>Rate limit.</b> Per table, a token bucket, spent only by requests that will be repaired;
+ * a partition whose next request is over its table's rate is paused until a token is due (other
+ * partitions go on), never by sleeping past the consumer's poll interval.
  */
 public final class RepairWorker implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(RepairWorker.class);
@@ -72,7 +75,10 @@ public final class RepairWorker implements AutoCloseable {
   private final KafkaProducer<byte[], byte[]> producer;
   private final LongSupplier clock;
   private final Map<String, RateLimiter> limiters = new HashMap<>();
-  /** Retry partitions paused until their head record's not-before time (epoch ms). */
+  /**
+   * Partitions paused until an epoch ms: a retry partition until its head record's not-before
+   * time, any partition whose head request is over its table's rate.
+   */
   private final Map<TopicPartition, Long> delayed = new HashMap<>();
   private final CompletableFuture<Void> stopped = new CompletableFuture<>();
   private final Thread thread;
@@ -197,7 +203,6 @@ public final class RepairWorker implements AutoCloseable {
     String retryTopic = config.topics().repairsRetry();
     // 1. What may run now: retries whose time has come, within each table's rate.
     List<ConsumerRecord<byte[], byte[]>> ready = new ArrayList<>();
-    outer:
     for (TopicPartition tp : records.partitions()) {
       for (ConsumerRecord<byte[], byte[]> rec : records.records(tp)) {
         if (tp.topic().equals(retryTopic)) {
@@ -208,10 +213,15 @@ public final class RepairWorker implements AutoCloseable {
             break; // later retries of this partition wait behind it; other partitions go on
           }
         }
-        String table = tableOf(rec);
-        if (table != null && !acquire(table)) {
-          rewindAll = true; // over the table's rate: poll again later, from here
-          break outer;
+        String table = repairCandidate(rec);
+        if (table != null) {
+          long waitMs = acquire(table);
+          if (waitMs > 0) {
+            // Over this table's rate: only this partition waits; other tables' partitions go on.
+            delayed.put(tp, clock.getAsLong() + waitMs);
+            stoppedPartitions.add(tp);
+            break;
+          }
         }
         ready.add(rec);
       }
@@ -228,6 +238,10 @@ public final class RepairWorker implements AutoCloseable {
         if (h.verdict() == RepairHandler.Verdict.OUTAGE) {
           enterOutage(h.error());
           blocked.add(tp); // this request and the ones after it in its partition are handled again
+          continue;
+        }
+        if (blocked.contains(tp) && (h.outcome() == null || h.outcome().status() != RepairEngine.Status.APPLIED)) {
+          // handled again after the outage: its retry / DLQ / review record would be written twice
           continue;
         }
         for (ProducerRecord<byte[], byte[]> out : h.out()) {
@@ -252,7 +266,14 @@ public final class RepairWorker implements AutoCloseable {
     Map<TopicPartition, OffsetAndMetadata> commit = new HashMap<>();
     next.forEach((tp, off) -> commit.put(tp, new OffsetAndMetadata(off)));
     if (!commit.isEmpty()) {
-      consumer.commitSync(commit);
+      try {
+        consumer.commitSync(commit);
+      } catch (CommitFailedException | RebalanceInProgressException e) {
+        // The partitions moved to another member (or this one took too long): they are handled
+        // again there from the last commit, and found consistent. Nothing is lost.
+        LOG.warn("repair: offsets not committed ({}); the requests will be handled again", e.toString());
+        return;
+      }
     }
     // Rewind whatever was not handled so the next poll returns it again.
     for (TopicPartition tp : records.partitions()) {
@@ -266,27 +287,35 @@ public final class RepairWorker implements AutoCloseable {
     }
   }
 
-  private String tableOf(ConsumerRecord<byte[], byte[]> rec) {
-    try {
-      return io.migrationverifier.canonical.CanonicalKey.parse(rec.key()).table();
-    } catch (RuntimeException e) {
-      return null; // the handler dead-letters what it cannot read
-    }
-  }
-
-  /** Takes a token of the table's limiter, sleeping briefly if one is near; false = rewind and wait. */
-  private boolean acquire(String table) throws InterruptedException {
+  /** Takes a token of the table's limiter, sleeping briefly if one is near; else how many ms to wait. */
+  private long acquire(String table) throws InterruptedException {
     RateLimiter l = limiters.get(table);
     if (l == null) {
-      return true;
+      return 0;
     }
     long wait = l.tryAcquire(System.nanoTime());
     if (wait == 0) {
-      return true;
+      return 0;
     }
-    Thread.sleep(Math.min(wait, MAX_INLINE_WAIT_NANOS) / 1_000_000L, (int) (Math.min(wait, MAX_INLINE_WAIT_NANOS)
-        % 1_000_000L));
-    return l.tryAcquire(System.nanoTime()) == 0;
+    if (wait <= MAX_INLINE_WAIT_NANOS) {
+      Thread.sleep(wait / 1_000_000L, (int) (wait % 1_000_000L));
+      wait = l.tryAcquire(System.nanoTime());
+    }
+    return wait == 0 ? 0 : Math.max(1, wait / 1_000_000L);
+  }
+
+  /** The table of a request that will be repaired (and so spends a token); null for anything else. */
+  private String repairCandidate(ConsumerRecord<byte[], byte[]> rec) {
+    try {
+      io.migrationverifier.event.Discrepancy d = io.migrationverifier.event.RepairEvents.decodeDiscrepancy(
+          rec.value());
+      if (d.kind() == io.migrationverifier.event.DiscrepancyKind.RESOLVED) {
+        return null;
+      }
+      return config.table(d.table()).filter(t -> t.repair().enabled()).map(TableConfig::name).orElse(null);
+    } catch (RuntimeException e) {
+      return null; // the handler dead-letters what it cannot read
+    }
   }
 
   private void report(RepairHandler.Handled h) {

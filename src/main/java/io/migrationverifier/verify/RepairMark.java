@@ -17,7 +17,8 @@ record RepairMark(String id, String discrepancyId, String afterHash, long applie
   private static final int VERSION = 1;
 
   static RepairMark of(RepairLogEntry e) {
-    return new RepairMark(e.id(), e.discrepancyId(), e.after() == null ? null : CanonicalRow.of(e.after()).hash(),
+    return new RepairMark(e.id(), e.discrepancyId(), e.after() == null ? null
+        : e.afterHash() != null ? e.afterHash() : CanonicalRow.of(e.after()).hash(),
         e.appliedAt());
   }
 
