@@ -17,10 +17,19 @@ public final class Jdbc {
 
   private Jdbc() {}
 
+  /**
+   * No read waits longer than this for the server: after a network partition (packets dropped,
+   * not refused) a query would otherwise hang until TCP gives up, holding a repair batch and the
+   * consumer's poll interval hostage. Far above any statement's own timeout.
+   */
+  public static final int SOCKET_TIMEOUT_SECONDS = 300;
+
   public static String url(DatabaseSettings db) {
     return db.dialect() == Dialect.POSTGRES
-        ? "jdbc:postgresql://" + db.host() + ":" + db.port() + "/" + db.database()
-        : "jdbc:mariadb://" + db.host() + ":" + db.port() + "/" + db.database();
+        ? "jdbc:postgresql://" + db.host() + ":" + db.port() + "/" + db.database() + "?socketTimeout="
+            + SOCKET_TIMEOUT_SECONDS
+        : "jdbc:mariadb://" + db.host() + ":" + db.port() + "/" + db.database() + "?socketTimeout="
+            + SOCKET_TIMEOUT_SECONDS * 1000;
   }
 
   /**

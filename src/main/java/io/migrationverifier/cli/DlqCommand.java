@@ -162,8 +162,8 @@ final class DlqCommand implements Callable<Integer> {
           + " Resumable: progress is saved after each batch as the offsets of the consumer group"
           + " <name>.dlq-replay.<hash of the filters> (\"all\" without filters), so an interrupted replay continues"
           + " where it stopped and each filter set has its own progress; --from-beginning ignores it. Relative"
-          + " times (2h) count from each run, and the saved progress never passes an entry newer than --until."
-          + " Entries a filter passes over stay in the DLQ for other replays.",
+          + " times (2h) count from each run. Entries a filter passes over are not looked at again by that"
+          + " filter set, but stay in the DLQ for other filters and --from-beginning.",
           "", "A database unreachable during the replay stops it (exit 1) with the progress kept: run the same"
           + " command again when it is back.",
           "", "Exit codes: 0 nothing failed again; 1 some entries failed again (or would, with --dry-run), a"

@@ -63,11 +63,6 @@ public record DlqFilter(String table, String kind, Long since, Long until, Strin
         && (since == null || e.failedAt() >= since) && (until == null || e.failedAt() <= until);
   }
 
-  /** The entry failed after {@code --until}: later entries of its partition did too (the DLQ is appended in time order). */
-  public boolean tooNew(DlqReader.Entry e) {
-    return until != null && e.failedAt() > until;
-  }
-
   public boolean isEmpty() {
     return text.isEmpty();
   }

@@ -186,10 +186,8 @@ public final class DlqReplay {
     /** @return false to stop reading this partition */
     boolean one(ConsumerRecord<byte[], byte[]> rec, TopicPartition tp) {
       DlqReader.Entry e = DlqReader.Entry.of(rec);
-      if (o.filter().tooNew(e)) {
-        s.skippedByFilter++;
-        return false; // later entries of this partition are newer still; progress stays before this one
-      }
+      // Failure times are not ordered within a partition (several instances write the DLQ, each
+      // stamping its own failure time), so an entry past --until is just one that does not match.
       if (!o.filter().matches(e)) {
         s.skippedByFilter++;
         next.put(tp, rec.offset() + 1);
