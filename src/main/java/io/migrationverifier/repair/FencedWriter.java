@@ -164,6 +164,13 @@ public final class FencedWriter implements AutoCloseable {
    */
   public synchronized Outcome apply(String table, Map<String, String> canonicalKey,
       Optional<CanonicalRow> judgedTarget, Optional<CanonicalRow> desired) throws SQLException {
+    return apply(table, canonicalKey, judgedTarget, desired, BeforeCommit.NONE);
+  }
+
+  /** As {@link #apply(String, Map, Optional, Optional)}, with {@code beforeCommit} run before an applied write commits. */
+  public synchronized Outcome apply(String table, Map<String, String> canonicalKey,
+      Optional<CanonicalRow> judgedTarget, Optional<CanonicalRow> desired, BeforeCommit beforeCommit)
+      throws SQLException {
     Objects.requireNonNull(judgedTarget, "judgedTarget");
     Objects.requireNonNull(desired, "desired");
     TableConfig t = config.table(table).orElseThrow(() -> new IllegalArgumentException("unknown table \"" + table
@@ -176,7 +183,7 @@ public final class FencedWriter implements AutoCloseable {
       Connection c = connection();
       try {
         Optional<Outcome> o = attempt(c, t, key, types, judgedTarget, desired, attempt + 1 >= MAX_LOCK_ATTEMPTS,
-            false);
+            beforeCommit);
         if (o.isPresent()) {
           return o.get();
         }
@@ -202,6 +209,20 @@ public final class FencedWriter implements AutoCloseable {
     }
   }
 
+  /**
+   * Runs after the writes of a transaction, with their outcomes, while the rows are still locked
+   * and before the commit: the repair role records its repair log here, so that no repair is ever
+   * committed without its log entry being durable first (a crash right after the commit would
+   * otherwise leave an applied repair that nothing can undo). When it throws, the transaction is
+   * rolled back and nothing was written.
+   */
+  @FunctionalInterface
+  public interface BeforeCommit {
+    BeforeCommit NONE = outcomes -> { };
+
+    void run(List<Outcome> outcomes);
+  }
+
   /** One repair of a batch: the arguments of {@link #apply}. */
   public record Item(String table, Map<String, String> key, Optional<CanonicalRow> judgedTarget,
       Optional<CanonicalRow> desired) {}
@@ -220,6 +241,11 @@ public final class FencedWriter implements AutoCloseable {
    * @throws SQLException the batch failed and was rolled back
    */
   public synchronized List<Outcome> applyBatch(List<Item> items) throws SQLException {
+    return applyBatch(items, BeforeCommit.NONE);
+  }
+
+  /** As {@link #applyBatch(List)}, with {@code beforeCommit} run on all outcomes before the one commit. */
+  public synchronized List<Outcome> applyBatch(List<Item> items, BeforeCommit beforeCommit) throws SQLException {
     if (items.isEmpty()) {
       return List.of();
     }
@@ -238,8 +264,9 @@ public final class FencedWriter implements AutoCloseable {
       for (int i = 0; i < items.size(); i++) {
         Item it = items.get(i);
         Prepared p = prepared.get(i);
-        out.add(attempt(c, p.table(), p.key(), p.types(), it.judgedTarget(), it.desired(), true, true).orElseThrow());
+        out.add(attempt(c, p.table(), p.key(), p.types(), it.judgedTarget(), it.desired(), true, null).orElseThrow());
       }
+      beforeCommit.run(out);
       c.commit();
       return out;
     } catch (SQLException | RuntimeException e) {
@@ -264,7 +291,10 @@ public final class FencedWriter implements AutoCloseable {
 
   /** One locked attempt; empty when the row appeared after the lock and the lock must be taken again. */
   private Optional<Outcome> attempt(Connection c, TableConfig t, CanonicalKey key, Map<String, ColumnType> types,
-      Optional<CanonicalRow> judged, Optional<CanonicalRow> desired, boolean last, boolean batch) throws SQLException {
+      Optional<CanonicalRow> judged, Optional<CanonicalRow> desired, boolean last, BeforeCommit single)
+      throws SQLException {
+    // single == null: one item of a batch, nothing committed or rolled back here
+    boolean batch = single == null;
     Dialect dialect = db.dialect();
     String quotedTable = dialect.quote(t.physicalTable(Side.TARGET));
     List<String> keyPhysical = new ArrayList<>();
@@ -388,10 +418,12 @@ public final class FencedWriter implements AutoCloseable {
     }
     Optional<RowReader.Rows> after = desired.isEmpty() ? Optional.empty()
         : reader.readRowsOn(c, Side.TARGET, t.name(), key.key());
+    Outcome applied = Outcome.applied(current, after);
     if (!batch) {
+      single.run(List.of(applied));
       c.commit();
     }
-    return Optional.of(Outcome.applied(current, after));
+    return Optional.of(applied);
   }
 
   @Override

@@ -73,8 +73,25 @@ public final class RepairEngine implements AutoCloseable {
     }
   }
 
+  /**
+   * Makes repair log entries durable (the repair role: produced to {@code <name>.repairs.log} and
+   * acknowledged) before their writes commit. Throws {@link LogUnavailableException} when it cannot.
+   */
+  @FunctionalInterface
+  public interface LogSink {
+    void record(List<RepairLogEntry> entries);
+  }
+
+  /** The repair log could not be written: nothing was committed; the caller must stop, not retry. */
+  public static final class LogUnavailableException extends RuntimeException {
+    public LogUnavailableException(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
   private final VerifierConfig config;
   private final Canonicalizer canonicalizer;
+  private LogSink logSink;
   private final RowReader reader;
   private final FencedWriter writer;
   private final Resolvers resolvers;
@@ -109,6 +126,18 @@ public final class RepairEngine implements AutoCloseable {
 
   public RowReader reader() {
     return reader;
+  }
+
+  /**
+   * From now on, every applied repair's log entry goes to {@code sink} before its write commits
+   * (and {@link Outcome#log} is then already recorded). Without a sink the caller records it.
+   */
+  public void logBeforeCommit(LogSink sink) {
+    this.logSink = sink;
+  }
+
+  public boolean logsBeforeCommit() {
+    return logSink != null;
   }
 
   /**
@@ -147,11 +176,16 @@ public final class RepairEngine implements AutoCloseable {
       if (j.outcome() != null) {
         return j.outcome();
       }
-      FencedWriter.Outcome w = writer.apply(table, sourceKey.key(), j.target(), j.desired());
+      Request request = new Request(table, key, origin, originLabel);
+      Outcome[] done = new Outcome[1];
+      FencedWriter.Outcome w = writer.apply(table, sourceKey.key(), j.target(), j.desired(), outcomes -> {
+        done[0] = appliedOutcome(request, j, outcomes.get(0));
+        record(List.of(done[0].log()));
+      });
       if (w.stale()) {
         continue; // the target moved after we judged it: judge again on what it holds now
       }
-      return appliedOutcome(new Request(table, key, origin, originLabel), j, w);
+      return done[0] != null ? done[0] : appliedOutcome(request, j, w);
     }
     int judged = config.repair().fenceRetries() + 1;
     throw new StaleRepairException("the target row of " + sourceKey + " changed between the judgement and the"
@@ -224,8 +258,21 @@ public final class RepairEngine implements AutoCloseable {
     }
     if (!items.isEmpty()) {
       List<FencedWriter.Outcome> applied = null;
+      Outcome[] done = new Outcome[requests.size()];
       try {
-        applied = writer.applyBatch(items);
+        applied = writer.applyBatch(items, outcomes -> {
+          List<RepairLogEntry> entries = new ArrayList<>();
+          for (int w = 0; w < outcomes.size(); w++) {
+            if (outcomes.get(w).applied()) {
+              int i = writes.get(w);
+              done[i] = appliedOutcome(requests.get(i), judged.get(w), outcomes.get(w));
+              entries.add(done[i].log());
+            }
+          }
+          record(entries);
+        });
+      } catch (LogUnavailableException e) {
+        throw e;
       } catch (SQLException e) {
         if (Failures.classify(e) == Failures.Kind.OUTAGE) {
           outage = e;
@@ -242,7 +289,8 @@ public final class RepairEngine implements AutoCloseable {
         int i = writes.get(w);
         if (applied != null && applied.get(w).applied()) {
           try {
-            results[i] = new Result(appliedOutcome(requests.get(i), judged.get(w), applied.get(w)), null);
+            results[i] = new Result(done[i] != null ? done[i] : appliedOutcome(requests.get(i), judged.get(w),
+                applied.get(w)), null);
           } catch (Exception e) {
             results[i] = new Result(null, e);
           }
@@ -265,6 +313,8 @@ public final class RepairEngine implements AutoCloseable {
         results[i] = tries <= 0 ? new Result(null, new StaleRepairException("the target row of " + r.table() + " "
             + r.key() + " changed between the judgement and the locked write (repair.fence-retries=0)"))
             : new Result(repair(r.table(), r.key(), r.origin(), r.originLabel(), false, tries), null);
+      } catch (LogUnavailableException e) {
+        throw e;
       } catch (Exception e) {
         results[i] = new Result(null, e);
         if (Failures.classify(e) == Failures.Kind.OUTAGE) {
@@ -320,6 +370,12 @@ public final class RepairEngine implements AutoCloseable {
         Optional<CanonicalRow> desired = d.row() == null ? Optional.empty() : Optional.of(CanonicalRow.of(d.row()));
         return new Judged(policy, key, judgedTarget, s, tg, desired, null);
       }
+    }
+  }
+
+  private void record(List<RepairLogEntry> entries) {
+    if (logSink != null && !entries.isEmpty()) {
+      logSink.record(entries);
     }
   }
 

@@ -92,8 +92,13 @@ public final class RepairHandler {
       if (res.failure() != null) {
         out[i] = failed(recs.get(i), ds[i], res.failure());
       } else {
-        out[i] = new Handled(Verdict.DONE, res.outcome(), ds[i].table(), null,
-            outputs(config, recs.get(i).key(), ds[i], res.outcome(), clock.getAsLong()));
+        List<ProducerRecord<byte[], byte[]>> produce = outputs(config, recs.get(i).key(), ds[i], res.outcome(),
+            clock.getAsLong());
+        if (engine.logsBeforeCommit()) {
+          // already recorded before the write committed
+          produce = produce.stream().filter(p -> !p.topic().equals(config.topics().repairsLog())).toList();
+        }
+        out[i] = new Handled(Verdict.DONE, res.outcome(), ds[i].table(), null, produce);
       }
     }
     return List.of(out);

@@ -103,6 +103,7 @@ public final class RepairWorker implements AutoCloseable {
         new ByteArrayDeserializer());
     this.producer = new KafkaProducer<>(producerProps(config, bootstrapServers, "repair"), new ByteArraySerializer(),
         new ByteArraySerializer());
+    engine.logBeforeCommit(this::recordLog);
     long now = System.nanoTime();
     for (TableConfig t : config.tables()) {
       limiters.put(t.name(), new RateLimiter(t.repair().effectiveRateLimit(config.repair()), now));
@@ -133,6 +134,33 @@ public final class RepairWorker implements AutoCloseable {
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
     p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
     return p;
+  }
+
+  /**
+   * The repair log entries of a transaction, acknowledged by Kafka before the transaction commits.
+   * An entry whose write then fails to commit is a phantom: harmless, since an undo is fenced by
+   * its after-image (which the target then does not hold) and the verifier's mark of it expires.
+   */
+  private void recordLog(List<io.migrationverifier.event.RepairLogEntry> entries) {
+    List<Future<RecordMetadata>> sends = new ArrayList<>(entries.size());
+    for (io.migrationverifier.event.RepairLogEntry e : entries) {
+      sends.add(producer.send(new ProducerRecord<>(config.topics().repairsLog(),
+          io.migrationverifier.canonical.CanonicalKey.of(e.table(), e.key()).toBytes(),
+          io.migrationverifier.event.RepairEvents.encode(e))));
+    }
+    producer.flush();
+    try {
+      for (Future<RecordMetadata> f : sends) {
+        f.get();
+      }
+    } catch (ExecutionException e) {
+      throw new RepairEngine.LogUnavailableException("cannot write " + config.topics().repairsLog() + ": "
+          + e.getCause() + "; the repairs were rolled back", e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new RepairEngine.LogUnavailableException("interrupted while writing " + config.topics().repairsLog(),
+          e);
+    }
   }
 
   public void start() {

@@ -124,6 +124,47 @@ class RepairWritesFaithfulValuesIT {
     }
   }
 
+  @Test
+  void noRepairCommitsWithoutItsLogEntryRecordedFirst() throws Exception {
+    exec("legacy", "INSERT INTO people VALUES (3, 'a@b.c', '1', 'Cid', 1, '2026-05-01 10:00:00')");
+    exec("modern", "INSERT INTO people VALUES (3, 'a@b.c', '1', 'Sid', 1, '2026-05-01 10:00:00')");
+    exec("legacy", "INSERT INTO people VALUES (4, 'd@e.f', '2', 'Dee', 2, '2026-05-01 10:00:00')");
+    VerifierConfig cfg = config();
+    try (RepairEngine engine = RepairEngine.open(cfg, Canonicalizer.forConfig(cfg))) {
+      java.util.List<RepairLogEntry> recorded = new java.util.ArrayList<>();
+      engine.logBeforeCommit(entries -> {
+        // the write is done but not committed: nobody else sees it yet
+        try {
+          assertThat(row("modern", 3)).contains("Sid");
+        } catch (SQLException e) {
+          throw new IllegalStateException(e);
+        }
+        recorded.addAll(entries);
+      });
+      RepairEngine.Outcome o = engine.repair("people", Map.of("id", "3"), null, "check");
+      assertThat(recorded).containsExactly(o.log());
+      assertThat(row("modern", 3)).contains("Cid");
+
+      engine.logBeforeCommit(entries -> {
+        throw new RepairEngine.LogUnavailableException("kafka is down", null);
+      });
+      java.util.List<RepairEngine.Result> results = null;
+      Throwable thrown = null;
+      try {
+        results = engine.repairBatch(java.util.List.of(new RepairEngine.Request("people", Map.of("id", "4"), null,
+            "check")));
+      } catch (RepairEngine.LogUnavailableException e) {
+        thrown = e;
+      }
+      assertThat(thrown).as("a log that cannot be written stops the caller: %s", results).isNotNull();
+      try (Connection c = pg.connect("modern"); Statement st = c.createStatement();
+           ResultSet rs = st.executeQuery("SELECT count(*) FROM people WHERE id = 4")) {
+        rs.next();
+        assertThat(rs.getLong(1)).as("the insert was rolled back").isZero();
+      }
+    }
+  }
+
   private static void exec(String db, String sql) throws SQLException {
     try (Connection c = pg.connect(db); Statement s = c.createStatement()) {
       s.execute(sql);
