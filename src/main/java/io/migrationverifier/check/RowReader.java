@@ -197,99 +197,138 @@ public final class RowReader implements AutoCloseable {
    * canonicalized exactly like {@link #read}. With {@code keysOnly} only the key columns are read
    * (the rows then hold only them). Returns the number of rows.
    *
-   * <p>Holds the side's connection for the whole scan; on PostgreSQL the scan runs in a read-only
-   * transaction so that the driver fetches {@code fetchSize} rows at a time instead of all.
+   * <p>Holds the side's connection for the whole scan; on PostgreSQL the scan runs in a transaction
+   * (rolled back after) because only then does the driver fetch {@code fetchSize} rows at a time
+   * instead of all of them. A scan that fails after it has passed rows on is not retried.
    */
   public long scan(Side side, String table, io.migrationverifier.audit.KeyRange range, ColumnFilter filter,
       boolean keysOnly, int fetchSize, java.util.function.Consumer<CanonicalRow> sink) throws SQLException {
     TableCanonicalizer tc = tableCanonicalizer(side, table);
     SideState st = sides.get(side);
-    return st.call(c -> {
-      TableMeta meta = st.meta(c, tc.table().physicalTable(side));
-      Dialect dialect = st.db.dialect();
-      KeySql k = keySql(tc, meta, dialect);
-      StringBuilder sql = new StringBuilder("SELECT ");
-      sql.append(keysOnly ? String.join(", ", k.physical.stream().map(dialect::quote).toList()) : "*");
-      sql.append(" FROM ").append(meta.quoted);
-      String where = range.where(k.expressions);
-      sql.append(where);
-      ColumnMeta fm = null;
-      if (filter != null) {
-        fm = filterColumn(tc, meta, filter.column());
-        sql.append(where.isEmpty() ? " WHERE " : " AND ");
-        String q = dialect.quote(fm.name);
-        if (filter.nulls()) {
-          sql.append(q).append(" IS NULL");
-        } else {
-          List<String> parts = new ArrayList<>();
-          if (filter.from() != null) {
-            parts.add(q + " >= ?");
+    try {
+      return st.call(c -> scan(c, st, tc, range, filter, keysOnly, fetchSize, sink));
+    } catch (ScanBroken e) {
+      throw e.cause;
+    }
+  }
+
+  /**
+   * A scan that failed after it had passed rows on: not retried on a fresh connection (the sink
+   * would see those rows twice).
+   */
+  private static final class ScanBroken extends RuntimeException {
+    final SQLException cause;
+
+    ScanBroken(SQLException cause) {
+      super(cause);
+      this.cause = cause;
+    }
+  }
+
+  private static long scan(Connection c, SideState st, TableCanonicalizer tc,
+      io.migrationverifier.audit.KeyRange range, ColumnFilter filter, boolean keysOnly, int fetchSize,
+      java.util.function.Consumer<CanonicalRow> sink) throws SQLException {
+    Side side = tc.side();
+    TableMeta meta = st.meta(c, tc.table().physicalTable(side));
+    Dialect dialect = st.db.dialect();
+    KeySql k = keySql(tc, meta, dialect);
+    StringBuilder sql = new StringBuilder("SELECT ");
+    sql.append(keysOnly ? String.join(", ", k.physical.stream().map(dialect::quote).toList()) : "*");
+    sql.append(" FROM ").append(meta.quoted);
+    String where = range.where(k.expressions);
+    sql.append(where);
+    ColumnMeta fm = null;
+    if (filter != null) {
+      fm = filterColumn(tc, meta, filter.column());
+      sql.append(where.isEmpty() ? " WHERE " : " AND ");
+      String q = dialect.quote(fm.name);
+      if (filter.nulls()) {
+        sql.append(q).append(" IS NULL");
+      } else {
+        List<String> parts = new ArrayList<>();
+        if (filter.from() != null) {
+          parts.add(q + " >= ?");
+        }
+        if (filter.to() != null) {
+          parts.add(q + " < ?");
+        }
+        sql.append(parts.isEmpty() ? q + " IS NOT NULL" : String.join(" AND ", parts));
+      }
+    }
+    sql.append(" ORDER BY ").append(String.join(", ", k.expressions));
+    boolean pg = dialect == Dialect.POSTGRES;
+    long[] n = {0};
+    boolean failed = true;
+    if (pg) {
+      c.setAutoCommit(false);
+    }
+    try (PreparedStatement ps = c.prepareStatement(sql.toString(), ResultSet.TYPE_FORWARD_ONLY,
+        ResultSet.CONCUR_READ_ONLY)) {
+      ps.setFetchSize(fetchSize);
+      int i = range.bind(ps, 1, st.db, k.physical, k.types);
+      if (filter != null && !filter.nulls()) {
+        for (String bound : new String[] {filter.from(), filter.to()}) {
+          if (bound != null) {
+            io.migrationverifier.repair.FencedWriter.bindValue(ps, i++, dialect, st.db.timeZone(), fm.type, bound,
+                fm.name);
           }
-          if (filter.to() != null) {
-            parts.add(q + " < ?");
-          }
-          sql.append(parts.isEmpty() ? q + " IS NOT NULL" : String.join(" AND ", parts));
         }
       }
-      sql.append(" ORDER BY ").append(String.join(", ", k.expressions));
-      boolean pg = dialect == Dialect.POSTGRES;
+      try (ResultSet rs = ps.executeQuery()) {
+        stream(rs, meta, dialect, tc, keysOnly, sink, n);
+      }
+      failed = false;
+      return n[0];
+    } catch (SQLException e) {
+      if (n[0] > 0) {
+        throw new ScanBroken(e);
+      }
+      throw e;
+    } finally {
       if (pg) {
-        c.setAutoCommit(false);
-      }
-      try (PreparedStatement ps = c.prepareStatement(sql.toString(), ResultSet.TYPE_FORWARD_ONLY,
-          ResultSet.CONCUR_READ_ONLY)) {
-        ps.setFetchSize(fetchSize);
-        int i = range.bind(ps, 1, st.db, k.physical, k.types);
-        if (filter != null && !filter.nulls()) {
-          for (String bound : new String[] {filter.from(), filter.to()}) {
-            if (bound != null) {
-              io.migrationverifier.repair.FencedWriter.bindValue(ps, i++, dialect, st.db.timeZone(), fm.type, bound,
-                  fm.name);
-            }
-          }
-        }
-        long n = 0;
-        try (ResultSet rs = ps.executeQuery()) {
-          ResultSetMetaData md = rs.getMetaData();
-          int cols = md.getColumnCount();
-          String[] names = new String[cols];
-          ColumnMeta[] metas = new ColumnMeta[cols];
-          for (int j = 0; j < cols; j++) {
-            names[j] = md.getColumnLabel(j + 1);
-            metas[j] = meta.columns.get(names[j]);
-            if (metas[j] == null) {
-              meta.stale = true; // read again by the next call
-              metas[j] = ColumnMeta.of(names[j], dialect, md, j + 1);
-            }
-          }
-          if (!keysOnly && cols != meta.columns.size()) {
-            meta.stale = true;
-          }
-          while (rs.next()) {
-            Map<String, Object> physical = new LinkedHashMap<>(cols * 2);
-            Map<String, ColumnType> types = new HashMap<>(cols * 2);
-            for (int j = 0; j < cols; j++) {
-              physical.put(names[j], value(rs, j + 1, metas[j], dialect));
-              types.put(names[j], metas[j].type);
-            }
-            sink.accept(tc.row(physical, types));
-            n++;
-          }
-        }
-        return n;
-      } finally {
-        if (pg) {
-          try {
-            c.rollback();
-          } finally {
-            c.setAutoCommit(true);
-          }
-        }
-        if (meta.stale) {
-          st.reloadMeta(c, tc.table().physicalTable(side));
+        try {
+          c.rollback();
+          c.setAutoCommit(true);
+        } catch (SQLException e) {
+          if (!failed) {
+            throw e;
+          } // else: the connection is what failed; the scan's own error is the one to report
         }
       }
-    });
+      if (meta.stale && !failed) {
+        st.reloadMeta(c, tc.table().physicalTable(side));
+      }
+    }
+  }
+
+  /** Passes each row of {@code rs} on, canonicalized; counts them in {@code n[0]} as it goes. */
+  private static void stream(ResultSet rs, TableMeta meta, Dialect dialect, TableCanonicalizer tc,
+      boolean keysOnly, java.util.function.Consumer<CanonicalRow> sink, long[] n) throws SQLException {
+    ResultSetMetaData md = rs.getMetaData();
+    int cols = md.getColumnCount();
+    String[] names = new String[cols];
+    ColumnMeta[] metas = new ColumnMeta[cols];
+    for (int j = 0; j < cols; j++) {
+      names[j] = md.getColumnLabel(j + 1);
+      metas[j] = meta.columns.get(names[j]);
+      if (metas[j] == null) {
+        meta.stale = true; // read again after this scan
+        metas[j] = ColumnMeta.of(names[j], dialect, md, j + 1);
+      }
+    }
+    if (!keysOnly && cols != meta.columns.size()) {
+      meta.stale = true;
+    }
+    while (rs.next()) {
+      Map<String, Object> physical = new LinkedHashMap<>(cols * 2);
+      Map<String, ColumnType> types = new HashMap<>(cols * 2);
+      for (int j = 0; j < cols; j++) {
+        physical.put(names[j], value(rs, j + 1, metas[j], dialect));
+        types.put(names[j], metas[j].type);
+      }
+      sink.accept(tc.row(physical, types));
+      n[0]++;
+    }
   }
 
   /**

@@ -144,7 +144,8 @@ public final class ConfigLoader {
   // ---- reading -----------------------------------------------------------------------------
 
   private VerifierConfig read(ObjectNode root) {
-    known(root, "", "name", "kafka", "source", "target", "tables", "verify", "capture", "repair", "http");
+    known(root, "", "name", "kafka", "source", "target", "tables", "verify", "capture", "repair", "http",
+        "audit");
     String name = string(root, "", "name", null, true);
     if (name != null && !NAME.matcher(name).matches()) {
       problems.add("name: \"" + Identifiers.abbreviate(name) + "\" must be lower-case letters, digits, '.', '_' or '-'"
@@ -157,8 +158,23 @@ public final class ConfigLoader {
     CaptureSettings capture = readCapture(object(root, "", "capture", false));
     RepairSettings repair = readRepair(object(root, "", "repair", false));
     HttpSettings http = readHttp(object(root, "", "http", false));
+    AuditSettings audit = readAudit(object(root, "", "audit", false));
     List<TableConfig> tables = readTables(root.get("tables"));
-    return new VerifierConfig(name, kafka, source, target, tables, verify, capture, repair, http);
+    return new VerifierConfig(name, kafka, source, target, tables, verify, capture, repair, http, audit);
+  }
+
+  private AuditSettings readAudit(JsonNode node) {
+    String p = "audit";
+    known(node, p, "segment-rows", "bisect-rows", "time-window", "max-rows-per-second", "target-chunk-time",
+        "fetch-size");
+    AuditSettings d = AuditSettings.DEFAULTS;
+    int segment = integer(node, p, "segment-rows", d.segmentRows(), 10, 100_000_000);
+    int bisect = integer(node, p, "bisect-rows", d.bisectRows(), 1, 10_000_000);
+    Duration window = duration(node, p, "time-window", d.timeWindow());
+    int rate = integer(node, p, "max-rows-per-second", (int) d.maxRowsPerSecond(), 0, Integer.MAX_VALUE);
+    Duration chunk = duration(node, p, "target-chunk-time", d.targetChunkTime());
+    int fetch = integer(node, p, "fetch-size", d.fetchSize(), 1, 1_000_000);
+    return new AuditSettings(segment, bisect, window, rate, chunk, fetch);
   }
 
   private RepairSettings readRepair(JsonNode node) {

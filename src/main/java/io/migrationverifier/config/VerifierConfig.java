@@ -13,10 +13,19 @@ public record VerifierConfig(
     VerifySettings verify,
     CaptureSettings capture,
     RepairSettings repair,
-    HttpSettings http) {
+    HttpSettings http,
+    AuditSettings audit) {
 
   public VerifierConfig {
     tables = List.copyOf(tables);
+    audit = audit == null ? AuditSettings.DEFAULTS : audit;
+  }
+
+  /** Without an {@code audit:} section (the audit's defaults). */
+  public VerifierConfig(String name, KafkaSettings kafka, DatabaseSettings source, DatabaseSettings target,
+      List<TableConfig> tables, VerifySettings verify, CaptureSettings capture, RepairSettings repair,
+      HttpSettings http) {
+    this(name, kafka, source, target, tables, verify, capture, repair, http, AuditSettings.DEFAULTS);
   }
 
   public Topics topics() {

@@ -34,4 +34,5 @@ public record Discrepancy(
   public static final int VERSION = 1;
   public static final String DETECTOR_STREAM = "stream";
   public static final String DETECTOR_CHECK = "check";
+  public static final String DETECTOR_AUDIT = "audit";
 }
