@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.migrationverifier.audit.Audit;
 import io.migrationverifier.canonical.CanonicalKey;
 import io.migrationverifier.canonical.Canonicalizer;
-import io.migrationverifier.config.ConfigException;
 import io.migrationverifier.config.TableConfig;
 import io.migrationverifier.config.VerifierConfig;
 import io.migrationverifier.event.Discrepancy;
@@ -56,6 +55,8 @@ import picocli.CommandLine.Spec;
         "", "Exit codes: 0 no difference (or all repaired by --repair); 3 differences found; 1 runtime failure"
         + " (a database or Kafka unreachable; --resume continues); 2 invalid config or command line."})
 public final class AuditCommand implements Callable<Integer> {
+  private record Args(VerifierConfig config, Canonicalizer canonicalizer, List<String> tables) {}
+
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration KAFKA_PROBE = Duration.ofSeconds(10);
 
@@ -97,31 +98,23 @@ public final class AuditCommand implements Callable<Integer> {
     VerifierConfig c;
     Canonicalizer canonicalizer;
     List<String> tables;
-    try {
-      c = config.load();
-      canonicalizer = Canonicalizer.forConfig(c);
-      if (table != null) {
-        c.table(table).orElseThrow(() -> new IllegalArgumentException("--table: unknown table \"" + table
-            + "\"; configured: " + c.tables().stream().map(TableConfig::name).toList()));
-        tables = List.of(table);
-      } else {
-        tables = c.tables().stream().map(TableConfig::name).toList();
-      }
+    Args a = config.prepare(err, cfg -> {
+      List<String> names = table != null ? List.of(ConfigOption.table(cfg, table).name())
+          : cfg.tables().stream().map(TableConfig::name).toList();
       if (!segments.equals("key") && !(segments.startsWith("time:") && segments.length() > 5)) {
         throw new IllegalArgumentException("--segments: \"" + segments + "\" must be key or time:<column>");
       }
       if (!List.of("auto", "jvm", "sql").contains(hashing)) {
         throw new IllegalArgumentException("--hashing: \"" + hashing + "\" must be auto, jvm or sql");
       }
-    } catch (ConfigException e) {
-      err.println(config.path + ": " + e.getMessage());
-      err.flush();
-      return ExitCodes.INVALID;
-    } catch (IllegalArgumentException e) {
-      err.println(e.getMessage());
-      err.flush();
+      return new Args(cfg, Canonicalizer.forConfig(cfg), names);
+    });
+    if (a == null) {
       return ExitCodes.INVALID;
     }
+    c = a.config();
+    canonicalizer = a.canonicalizer();
+    tables = a.tables();
 
     boolean toKafka = !c.kafka().embedded();
     KafkaProducer<byte[], byte[]> producer = null;

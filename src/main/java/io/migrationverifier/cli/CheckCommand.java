@@ -7,7 +7,6 @@ import io.migrationverifier.canonical.Canonicalizer;
 import io.migrationverifier.canonical.FieldDiff;
 import io.migrationverifier.check.KeyCheck;
 import io.migrationverifier.check.RowReader;
-import io.migrationverifier.config.ConfigException;
 import io.migrationverifier.config.TableConfig;
 import io.migrationverifier.config.VerifierConfig;
 import io.migrationverifier.event.EventCodec;
@@ -54,6 +53,8 @@ import picocli.CommandLine.Spec;
         + " failed); 2 invalid config or command line (unknown table, key columns that are not the table's key,"
         + " bad syntax)."})
 public final class CheckCommand implements Callable<Integer> {
+  private record Args(VerifierConfig config, Canonicalizer canonicalizer, Map<String, String> key) {}
+
 
   private static final JsonFactory JSON = new JsonFactory();
   /** How long --repair waits for Kafka before it gives up (and writes nothing). */
@@ -85,24 +86,14 @@ public final class CheckCommand implements Callable<Integer> {
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    VerifierConfig c;
-    Canonicalizer canonicalizer;
-    Map<String, String> k;
-    try {
-      c = config.load();
-      canonicalizer = Canonicalizer.forConfig(c);
-      TableConfig t = c.table(table).orElseThrow(() -> new IllegalArgumentException("--table: unknown table \""
-          + table + "\"; configured: " + c.tables().stream().map(TableConfig::name).toList()));
-      k = parseKey(key, t);
-    } catch (ConfigException e) {
-      err.println(config.path + ": " + e.getMessage());
-      err.flush();
-      return ExitCodes.INVALID;
-    } catch (IllegalArgumentException e) {
-      err.println(e.getMessage());
-      err.flush();
+    Args a = config.prepare(err, cfg -> new Args(cfg, Canonicalizer.forConfig(cfg),
+        parseKey(key, ConfigOption.table(cfg, table))));
+    if (a == null) {
       return ExitCodes.INVALID;
     }
+    VerifierConfig c = a.config();
+    Canonicalizer canonicalizer = a.canonicalizer();
+    Map<String, String> k = a.key();
     if (repair) {
       return checkAndRepair(c, canonicalizer, k, out, err);
     }

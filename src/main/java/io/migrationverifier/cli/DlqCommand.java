@@ -2,7 +2,6 @@ package io.migrationverifier.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.migrationverifier.config.ConfigException;
 import io.migrationverifier.config.VerifierConfig;
 import io.migrationverifier.repair.DlqFilter;
 import io.migrationverifier.repair.DlqReader;
@@ -24,6 +23,9 @@ import picocli.CommandLine.Spec;
         + " the target cannot take) or ran out of attempts.",
     subcommands = {DlqCommand.ListDlq.class, DlqCommand.Replay.class})
 final class DlqCommand implements Callable<Integer> {
+  /** What both subcommands check before they start. */
+  private record Args(VerifierConfig config, DlqFilter filter, String bootstrap) {}
+
   @Spec
   CommandSpec spec;
 
@@ -81,22 +83,13 @@ final class DlqCommand implements Callable<Integer> {
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
       PrintWriter err = spec.commandLine().getErr();
-      VerifierConfig c;
-      DlqFilter f;
-      String bootstrap;
-      try {
-        c = config.load();
-        f = filters.parse(c);
-        bootstrap = OpsKafka.bootstrap(c);
-      } catch (ConfigException e) {
-        err.println(config.path + ": " + e.getMessage());
-        err.flush();
-        return ExitCodes.INVALID;
-      } catch (IllegalArgumentException e) {
-        err.println(e.getMessage());
-        err.flush();
+      Args a = config.prepare(err, cfg -> new Args(cfg, filters.parse(cfg), OpsKafka.bootstrap(cfg)));
+      if (a == null) {
         return ExitCodes.INVALID;
       }
+      VerifierConfig c = a.config();
+      DlqFilter f = a.filter();
+      String bootstrap = a.bootstrap();
       DlqReader.Listing l;
       try {
         l = DlqReader.list(c, bootstrap, f);
@@ -195,25 +188,18 @@ final class DlqCommand implements Callable<Integer> {
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
       PrintWriter err = spec.commandLine().getErr();
-      VerifierConfig c;
-      DlqFilter f;
-      String bootstrap;
-      try {
-        c = config.load();
-        f = filters.parse(c);
-        bootstrap = OpsKafka.bootstrap(c);
+      Args a = config.prepare(err, cfg -> {
         if (limit != null && limit < 1) {
           throw new IllegalArgumentException("--limit: " + limit + " must be at least 1");
         }
-      } catch (ConfigException e) {
-        err.println(config.path + ": " + e.getMessage());
-        err.flush();
-        return ExitCodes.INVALID;
-      } catch (IllegalArgumentException e) {
-        err.println(e.getMessage());
-        err.flush();
+        return new Args(cfg, filters.parse(cfg), OpsKafka.bootstrap(cfg));
+      });
+      if (a == null) {
         return ExitCodes.INVALID;
       }
+      VerifierConfig c = a.config();
+      DlqFilter f = a.filter();
+      String bootstrap = a.bootstrap();
       String topic = c.topics().repairsDlq();
       out.printf("dlq replay of %s (filters: %s; progress group %s)%s%n", topic, f.describe(),
           DlqReplay.groupId(c.name(), f), dryRun ? "; dry run: nothing is written" : "");

@@ -1,6 +1,5 @@
 package io.migrationverifier.cli;
 
-import io.migrationverifier.config.ConfigException;
 import io.migrationverifier.config.VerifierConfig;
 import io.migrationverifier.repair.OpsKafka;
 import io.migrationverifier.repair.OpsTime;
@@ -18,6 +17,8 @@ import picocli.CommandLine.Spec;
     description = "Operations on applied repairs (<name>.repairs.log).",
     subcommands = {RepairCommand.Undo.class})
 final class RepairCommand implements Callable<Integer> {
+  private record Args(VerifierConfig config, long from, String bootstrap) {}
+
   @Spec
   CommandSpec spec;
 
@@ -57,26 +58,19 @@ final class RepairCommand implements Callable<Integer> {
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
       PrintWriter err = spec.commandLine().getErr();
-      VerifierConfig c;
-      long from;
-      String bootstrap;
-      try {
-        c = config.load();
-        from = OpsTime.parse("--since", since, System.currentTimeMillis());
-        if (table != null && c.table(table).isEmpty()) {
-          throw new IllegalArgumentException("--table: unknown table \"" + table + "\"; configured: "
-              + c.tables().stream().map(t -> t.name()).toList());
+      Args a = config.prepare(err, cfg -> {
+        long since = OpsTime.parse("--since", this.since, System.currentTimeMillis());
+        if (table != null) {
+          ConfigOption.table(cfg, table);
         }
-        bootstrap = OpsKafka.bootstrap(c);
-      } catch (ConfigException e) {
-        err.println(config.path + ": " + e.getMessage());
-        err.flush();
-        return ExitCodes.INVALID;
-      } catch (IllegalArgumentException e) {
-        err.println(e.getMessage());
-        err.flush();
+        return new Args(cfg, since, OpsKafka.bootstrap(cfg));
+      });
+      if (a == null) {
         return ExitCodes.INVALID;
       }
+      VerifierConfig c = a.config();
+      long from = a.from();
+      String bootstrap = a.bootstrap();
       String topic = c.topics().repairsLog();
       out.printf("repair undo of repairs applied since %s%s, from %s%s%n", OpsTime.format(from),
           table == null ? "" : " to table " + table, topic, dryRun ? "; dry run: nothing is written" : "");

@@ -1,6 +1,5 @@
 package io.migrationverifier.cli;
 
-import io.migrationverifier.config.ConfigException;
 import io.migrationverifier.config.TableConfig;
 import io.migrationverifier.config.VerifierConfig;
 import java.io.PrintWriter;
@@ -23,12 +22,8 @@ final class ValidateCommand implements Callable<Integer> {
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    VerifierConfig c;
-    try {
-      c = config.load();
-    } catch (ConfigException e) {
-      err.println(config.path + ": " + e.getMessage());
-      err.flush();
+    VerifierConfig c = config.prepare(err, cfg -> cfg);
+    if (c == null) {
       return ExitCodes.INVALID;
     }
     out.printf("%s: valid. name=%s, source=%s %s/%s, target=%s %s/%s, window=%s, %d table(s):%n", config.path,
