@@ -18,8 +18,6 @@ import io.migrationverifier.config.VerifierConfig;
 import io.migrationverifier.event.Discrepancy;
 import io.migrationverifier.event.DiscrepancyKind;
 import java.io.PrintWriter;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Method;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -149,32 +147,6 @@ public final class Audit implements AutoCloseable {
     return run.execute();
   }
 
-  /** The SQL hasher of a table when the class is on the class path and the table's column types allow it. */
-  static Optional<SegmentHasher> sqlHasher(VerifierConfig config, String table, RowReader reader)
-      throws SQLException {
-    Class<?> k;
-    try {
-      k = Class.forName("io.migrationverifier.audit.SqlSegmentHasher");
-    } catch (ClassNotFoundException e) {
-      return Optional.empty();
-    }
-    try {
-      Method m = k.getMethod("forTable", VerifierConfig.class, String.class, RowReader.class);
-      Optional<?> h = (Optional<?>) m.invoke(null, config, table, reader);
-      return h.map(SegmentHasher.class::cast);
-    } catch (InvocationTargetException e) {
-      if (e.getCause() instanceof SQLException s) {
-        throw s;
-      }
-      if (e.getCause() instanceof RuntimeException r) {
-        throw r;
-      }
-      throw new IllegalStateException(e.getCause());
-    } catch (ReflectiveOperationException e) {
-      throw new IllegalStateException("SqlSegmentHasher.forTable(VerifierConfig, String, RowReader) not found", e);
-    }
-  }
-
   /** One table's audit: its state between segments is what the checkpoint holds. */
   private final class Run {
     final TableConfig t;
@@ -260,12 +232,13 @@ public final class Audit implements AutoCloseable {
         }
         return jvm;
       }
-      Optional<SegmentHasher> sql = sqlHasher(config, table, reader);
+      Optional<SqlSegmentHasher> sql = SqlSegmentHasher.forTable(config, table, reader);
       if (sql.isEmpty() && options.hashing().equals("sql")) {
-        throw new IllegalArgumentException("--hashing sql: the column types of table " + table + " cannot be hashed"
-            + " identically in SQL on both databases; use --hashing auto (falls back to the JVM)");
+        throw new IllegalArgumentException("--hashing sql: table " + table + " cannot be hashed identically in SQL"
+            + " on both databases (" + SqlSegmentHasher.whyNot(config, table, reader).orElse("?")
+            + "); use --hashing auto (falls back to the JVM)");
       }
-      return sql.orElse(jvm);
+      return sql.<SegmentHasher>map(h -> h).orElse(jvm);
     }
 
     /** Loads the checkpoint when resuming; returns whether its scan was complete. */
