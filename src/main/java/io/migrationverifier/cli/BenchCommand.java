@@ -25,9 +25,10 @@ import picocli.CommandLine.Spec;
         + " options."})
 public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--only", paramLabel = "SECTION", split = ",",
-      description = "capture, verify, latency, repair or mariadb (repeatable or comma-separated; default: capture,"
-          + " verify, latency and repair). mariadb compares capture on a local mariadbd (Debian package"
-          + " mariadb-server).")
+      description = "capture, verify, latency, repair, mariadb or audit (repeatable or comma-separated; default:"
+          + " capture, verify, latency and repair). mariadb compares capture on a local mariadbd (Debian package"
+          + " mariadb-server); audit compares the batch audit with pt-table-sync on a local mariadbd (Debian"
+          + " packages mariadb-server and percona-toolkit) and measures its scan rate (about 3 minutes).")
   List<String> only;
 
   @Option(names = "--rows", defaultValue = "100000",
@@ -58,6 +59,15 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--repair-rows", defaultValue = "5000",
       description = "Differing rows each repair run fixes (default ${DEFAULT-VALUE}).")
   int repairRows;
+
+  @Option(names = "--audit-rows", split = ",", defaultValue = "1000000,5000000",
+      description = "Audit: table sizes (rows per side) in which 10 differences are found, ours against"
+          + " pt-table-sync (default ${DEFAULT-VALUE}).")
+  List<Integer> auditRows;
+
+  @Option(names = "--audit-scan-rows", defaultValue = "1000000",
+      description = "Audit: rows per side of the no-difference scan-rate runs (default ${DEFAULT-VALUE}).")
+  int auditScanRows;
 
   @Option(names = "--seed", description = "Seed of the generated data and workload (default: random, printed).")
   Long seed;
@@ -101,6 +111,15 @@ public final class BenchCommand implements Callable<Integer> {
       if (latencyFaults < 1 || latencyFaults > 10_000) {
         throw new IllegalArgumentException("--latency-faults: " + latencyFaults + " must be between 1 and 10000");
       }
+      for (int n : auditRows) {
+        if (n < 1_000 || n > 50_000_000) {
+          throw new IllegalArgumentException("--audit-rows: " + n + " must be between 1000 and 50000000");
+        }
+      }
+      if (auditScanRows < 1_000 || auditScanRows > 50_000_000) {
+        throw new IllegalArgumentException("--audit-scan-rows: " + auditScanRows
+            + " must be between 1000 and 50000000");
+      }
     } catch (IllegalArgumentException e) {
       err.println(e.getMessage());
       err.flush();
@@ -109,7 +128,7 @@ public final class BenchCommand implements Callable<Integer> {
     TimeZone.setDefault(TimeZone.getTimeZone("UTC"));
     long s = seed != null ? seed : System.nanoTime();
     EndToEndBench.Result result = EndToEndBench.run(new EndToEndBench.Options(sections, rows, verifyEvents, rounds, d,
-        latencyRate, latencyFaults, s, verbose, repairRows), out);
+        latencyRate, latencyFaults, s, verbose, repairRows, List.copyOf(auditRows), auditScanRows), out);
     EndToEndBench.print(result, out);
     out.printf("(rerun with --seed %d)%n", s);
     out.flush();
