@@ -285,7 +285,8 @@ public final class Audit implements AutoCloseable {
     private void scanByKey() throws SQLException, InterruptedException {
       long size = s.segmentRows();
       long total = reader.count(Side.SOURCE, table);
-      estimatedSegments = segmentsDone + Math.max(1, (total + size - 1) / size);
+      // after a resume, sourceRows already counts the rows of the segments done
+      estimatedSegments = segmentsDone + Math.max(1, (Math.max(0, total - sourceRows) + size - 1) / size);
       while (true) {
         Optional<List<String>> upper = reader.keyAt(Side.SOURCE, table, new KeyRange(lower, null), size - 1);
         KeyRange range = new KeyRange(lower, upper.orElse(null));
@@ -533,7 +534,8 @@ public final class Audit implements AutoCloseable {
         return;
       }
       lastProgress = now;
-      double secs = Math.max(0.001, (now - started) / 1e9);
+      // rows include those of an interrupted run, so the time does too
+      double secs = Math.max(0.001, elapsedBefore / 1e3 + (now - started) / 1e9);
       progress.printf("audit %s: segments %d/%s, %d rows, %.0f rows/s, %d differing segments, %d suspect rows%n",
           table, segmentsDone, estimatedSegments < 0 ? "?" : Long.toString(Math.max(segmentsDone,
               estimatedSegments)), sourceRows + targetRows, (sourceRows + targetRows) / secs, differingSegments,
