@@ -254,10 +254,10 @@ public final class Audit implements AutoCloseable {
         return false;
       }
       AuditCheckpoint c = cp.get();
-      if (!c.segmentation().equals(options.segments())) {
-        throw new IllegalArgumentException("--resume: the checkpoint of table " + table + " is of --segments "
-            + c.segmentation() + ", not " + options.segments() + ": resume with --segments " + c.segmentation()
-            + ", or run without --resume to start afresh");
+      if (!c.segmentation().equals(plan())) {
+        throw new IllegalArgumentException("--resume: the checkpoint of table " + table + " was made with "
+            + c.segmentation() + ", not " + plan() + ": resume with the same --segments (and audit.time-window),"
+            + " or run without --resume to start afresh");
       }
       lower = c.lower();
       timeStart = c.timeStart();
@@ -274,9 +274,18 @@ public final class Audit implements AutoCloseable {
       return c.scanDone();
     }
 
+    /**
+     * The segmentation as a checkpoint must match it: time windows are counted from the start, so
+     * resuming with another window length would skip windows never audited.
+     */
+    private String plan() {
+      return options.timeColumn().isPresent() ? options.segments() + " with audit.time-window "
+          + s.timeWindow() : options.segments();
+    }
+
     private void checkpoint(boolean scanDone) {
       long elapsed = elapsedBefore + (System.nanoTime() - started) / 1_000_000;
-      new AuditCheckpoint(table, options.segments(), lower, timeStart, timeEnd, segmentsDone, differingSegments,
+      new AuditCheckpoint(table, plan(), lower, timeStart, timeEnd, segmentsDone, differingSegments,
           sourceRows, targetRows, elapsed, scanDone, suspects).write(file);
     }
 
@@ -293,6 +302,13 @@ public final class Audit implements AutoCloseable {
         long t0 = System.nanoTime();
         Summary[] sum = summarize(hasher, range, null);
         long took = System.nanoTime() - t0;
+        if (upper.isPresent() && sum[0].count() == 0) {
+          // keyAt found a key past `lower` that the range comparison does not place after it: the
+          // segments would never advance. Stop rather than loop.
+          throw new IllegalStateException("table " + table + ": the source database orders key " + upper.get()
+              + " differently from how it compares it with " + lower + "; the audit cannot cut this table into"
+              + " key segments (use --segments time:<column>, and report the key column's type and collation)");
+        }
         sourceRows += sum[0].count();
         targetRows += sum[1].count();
         if (!sum[0].equals(sum[1])) {

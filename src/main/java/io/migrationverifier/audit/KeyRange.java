@@ -14,7 +14,8 @@ import java.util.Map;
  * A range of rows by key, {@code lower < key <= upper} in key-column order (the table's configured
  * key order), bounds in canonical text; a null bound is open. Both databases must select the SAME
  * rows for the same range, so text key columns compare by code point on both sides: PostgreSQL
- * {@code COLLATE "C"}, MariaDB the column's UTF-8 bytes ({@code CAST(col AS BINARY)}); byte order
+ * {@code COLLATE "C"}, MariaDB the value's UTF-8 bytes ({@code CAST(CONVERT(col USING utf8mb4) AS BINARY)},
+ * whatever the column's character set); byte order
  * of UTF-8 is code point order. Row-value comparison {@code (a, b) > (?, ?)} works in both dialects.
  */
 public record KeyRange(List<String> lower, List<String> upper) {
@@ -34,7 +35,9 @@ public record KeyRange(List<String> lower, List<String> upper) {
     if (!isText(type)) {
       return q;
     }
-    return dialect == Dialect.POSTGRES ? q + " COLLATE \"C\"" : "CAST(" + q + " AS BINARY)";
+    // MariaDB: the UTF-8 bytes whatever the column's character set (a latin1 column's own bytes
+    // would not order like the UTF-8 bounds bound against them)
+    return dialect == Dialect.POSTGRES ? q + " COLLATE \"C\"" : "CAST(CONVERT(" + q + " USING utf8mb4) AS BINARY)";
   }
 
   static boolean isText(ColumnType type) {
