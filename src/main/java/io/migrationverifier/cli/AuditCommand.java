@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.migrationverifier.audit.Audit;
+import io.migrationverifier.audit.AuditCheckpoint;
 import io.migrationverifier.canonical.CanonicalKey;
 import io.migrationverifier.canonical.Canonicalizer;
 import io.migrationverifier.config.TableConfig;
@@ -18,6 +19,9 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -149,6 +153,14 @@ public final class AuditCommand implements Callable<Integer> {
       }
       try (Audit audit = new Audit(c, canonicalizer, new Audit.Options(segments, resume, hashing), listener, err)) {
         for (String t : tables) {
+          Path delivered = deliveredMarker(c, t);
+          if (resume && Files.exists(delivered)) {
+            // audited and delivered before the interruption: auditing it again would send its findings twice
+            err.println("table " + t + ": audited and delivered by the interrupted run; not audited again");
+            err.flush();
+            continue;
+          }
+          Files.deleteIfExists(delivered);
           Audit.TableReport r = audit.run(t);
           reports.add(r);
           List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
@@ -191,7 +203,14 @@ public final class AuditCommand implements Callable<Integer> {
           } else {
             unsent.addAll(records);
           }
+          if (producer != null && tables.size() > 1) { // printed findings are only printed at the very end
+            Files.createDirectories(delivered.getParent());
+            Files.writeString(delivered, Long.toString(System.currentTimeMillis()));
+          }
         }
+      }
+      for (String t : tables) {
+        Files.deleteIfExists(deliveredMarker(c, t)); // the whole audit is done: a later --resume starts afresh
       }
     } catch (IllegalArgumentException e) {
       err.println("audit: " + e.getMessage());
@@ -201,7 +220,7 @@ public final class AuditCommand implements Callable<Integer> {
       err.println("audit: " + e.getMessage());
       err.flush();
       return ExitCodes.FAILURE;
-    } catch (SQLException | RuntimeException e) {
+    } catch (SQLException | IOException | RuntimeException e) {
       err.println("audit failed: " + (e.getMessage() != null ? e.getMessage() : e.toString())
           + "; the progress so far is checkpointed: `audit --resume` continues");
       err.flush();
@@ -309,5 +328,13 @@ public final class AuditCommand implements Callable<Integer> {
       }
     }
     return root.toString();
+  }
+
+  /**
+   * Marks a table whose findings were delivered while other tables of the same command are still to
+   * come, so that `--resume` after a later table failed does not audit (and report) it again.
+   */
+  private static Path deliveredMarker(VerifierConfig c, String table) {
+    return AuditCheckpoint.file(c.verify().stateDir(), table).resolveSibling(table + ".delivered");
   }
 }
