@@ -194,20 +194,8 @@ public final class SqlSegmentHasher implements SegmentHasher, AutoCloseable {
     String filterPhysical = null;
     if (filter != null) {
       filterPhysical = filterColumn(side, filter.column());
-      String q = s.db.dialect().quote(filterPhysical);
-      where.append(where.isEmpty() ? " WHERE " : " AND ");
-      if (filter.nulls()) {
-        where.append(q).append(" IS NULL");
-      } else {
-        List<String> parts = new ArrayList<>();
-        if (filter.from() != null) {
-          parts.add(q + " >= ?");
-        }
-        if (filter.to() != null) {
-          parts.add(q + " < ?");
-        }
-        where.append(parts.isEmpty() ? q + " IS NOT NULL" : String.join(" AND ", parts));
-      }
+      where.append(where.isEmpty() ? " WHERE " : " AND ").append(filter.condition(s.db.dialect().quote(
+          filterPhysical)));
     }
     String half1 = pg ? "('x' || substr(h, 1, 16))::bit(64)::bigint"
         : "CAST(CONV(SUBSTRING(h, 1, 16), 16, 10) AS UNSIGNED)";

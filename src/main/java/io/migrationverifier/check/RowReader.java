@@ -189,7 +189,22 @@ public final class RowReader implements AutoCloseable {
    * timestamp is a UTC instant, {@code 2024-05-01T10:00:00Z}), bound with the column's type on
    * each side.
    */
-  public record ColumnFilter(String column, String from, String to, boolean nulls) {}
+  public record ColumnFilter(String column, String from, String to, boolean nulls) {
+    /** The SQL condition on the (quoted) column; its bounds, when any, are bound in from, to order. */
+    public String condition(String quotedColumn) {
+      if (nulls) {
+        return quotedColumn + " IS NULL";
+      }
+      List<String> parts = new ArrayList<>();
+      if (from != null) {
+        parts.add(quotedColumn + " >= ?");
+      }
+      if (to != null) {
+        parts.add(quotedColumn + " < ?");
+      }
+      return parts.isEmpty() ? quotedColumn + " IS NOT NULL" : String.join(" AND ", parts);
+    }
+  }
 
   /**
    * Streams the rows of {@code range} (and {@code filter}, when given) on {@code side} in key order
@@ -240,20 +255,7 @@ public final class RowReader implements AutoCloseable {
     ColumnMeta fm = null;
     if (filter != null) {
       fm = filterColumn(tc, meta, filter.column());
-      sql.append(where.isEmpty() ? " WHERE " : " AND ");
-      String q = dialect.quote(fm.name);
-      if (filter.nulls()) {
-        sql.append(q).append(" IS NULL");
-      } else {
-        List<String> parts = new ArrayList<>();
-        if (filter.from() != null) {
-          parts.add(q + " >= ?");
-        }
-        if (filter.to() != null) {
-          parts.add(q + " < ?");
-        }
-        sql.append(parts.isEmpty() ? q + " IS NOT NULL" : String.join(" AND ", parts));
-      }
+      sql.append(where.isEmpty() ? " WHERE " : " AND ").append(filter.condition(dialect.quote(fm.name)));
     }
     sql.append(" ORDER BY ").append(String.join(", ", k.expressions));
     boolean pg = dialect == Dialect.POSTGRES;
