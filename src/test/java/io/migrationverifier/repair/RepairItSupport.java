@@ -4,14 +4,12 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.migrationverifier.capture.CaptureListener;
 import io.migrationverifier.config.RepairSettings;
-import io.migrationverifier.config.Side;
 import io.migrationverifier.config.VerifierConfig;
 import io.migrationverifier.event.RepairEvents;
 import io.migrationverifier.event.RepairLogEntry;
 import io.migrationverifier.runtime.Pipeline;
-import io.migrationverifier.verify.VerifyListener;
+import io.migrationverifier.runtime.PipelineFixture;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -51,37 +49,6 @@ final class RepairItSupport {
   static final Duration POLL = Duration.ofMillis(50);
 
   private RepairItSupport() {}
-
-  /** The highest watermark the verifier accepted per partition and side. */
-  static final class Probe implements CaptureListener, VerifyListener {
-    private final Map<String, Long> watermarks = new ConcurrentHashMap<>();
-    final List<String> anomalies = new CopyOnWriteArrayList<>();
-
-    @Override
-    public void watermark(int partition, Side side, long watermark) {
-      watermarks.merge(partition + "/" + side.id(), watermark, Math::max);
-    }
-
-    @Override
-    public void malformed(String topic, String reason) {
-      anomalies.add("malformed record on " + topic + ": " + reason);
-    }
-
-    @Override
-    public void deadLettered(Side side, Exception e) {
-      anomalies.add("capture " + side.id() + " dead-lettered a change: " + e);
-    }
-
-    long minWatermark(int partitions) {
-      long min = Long.MAX_VALUE;
-      for (int p = 0; p < partitions; p++) {
-        for (Side s : Side.values()) {
-          min = Math.min(min, watermarks.getOrDefault(p + "/" + s.id(), Long.MIN_VALUE));
-        }
-      }
-      return min;
-    }
-  }
 
   /** What the repair role reported, by table and status. */
   static final class Outcomes implements RepairListener {
@@ -248,7 +215,7 @@ final class RepairItSupport {
     tail.awaitCaughtUp(admin);
   }
 
-  static void awaitLive(VerifierConfig config, Probe probe, long sinceMs, Pipeline... pipelines) {
+  static void awaitLive(VerifierConfig config, PipelineFixture.Probe probe, long sinceMs, Pipeline... pipelines) {
     await("pipeline live").atMost(AWAIT).pollInterval(POLL).until(() -> {
       rethrow(pipelines);
       return probe.minWatermark(config.kafka().partitions()) >= sinceMs;

@@ -59,7 +59,7 @@ import org.slf4j.LoggerFactory;
  * point in event time in every partition, has committed that progress, and the reader has read
  * every committed output record.
  */
-final class PipelineFixture implements AutoCloseable {
+public final class PipelineFixture implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(PipelineFixture.class);
   static final ObjectMapper JSON = new ObjectMapper();
   static final Duration AWAIT = Duration.ofSeconds(60);
@@ -151,9 +151,9 @@ final class PipelineFixture implements AutoCloseable {
    * side, and every anomaly (a late change breaks a capture's watermark promise; malformed and
    * dead-lettered records mean a change was not compared).
    */
-  static final class Probe implements CaptureListener, VerifyListener {
+  public static final class Probe implements CaptureListener, VerifyListener {
     private final Map<String, Long> watermarks = new ConcurrentHashMap<>();
-    final List<String> anomalies = new CopyOnWriteArrayList<>();
+    public final List<String> anomalies = new CopyOnWriteArrayList<>();
     final AtomicLong duplicates = new AtomicLong();
     final AtomicLong applied = new AtomicLong();
     final AtomicLong converged = new AtomicLong();
@@ -208,7 +208,7 @@ final class PipelineFixture implements AutoCloseable {
     }
 
     /** The lowest watermark the verifier accepted over every partition and both sides (MIN if any is missing). */
-    long minWatermark(int partitions) {
+    public long minWatermark(int partitions) {
       long min = Long.MAX_VALUE;
       for (int p = 0; p < partitions; p++) {
         for (Side s : Side.values()) {
