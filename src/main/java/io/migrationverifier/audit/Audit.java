@@ -76,6 +76,13 @@ public final class Audit implements AutoCloseable {
 
     /** A message for the operator (a checkpoint ignored or resumed, waiting for the window). */
     default void note(String message) {}
+
+    /**
+     * Where the table's audit stands (metrics): rows read on both sides and segments, those of an
+     * interrupted run included; {@code segmentsEstimated} is negative while unknown.
+     */
+    default void auditProgress(String table, long segmentsDone, long segmentsEstimated, long rows,
+        int differingSegments) {}
   }
 
   /**
@@ -321,8 +328,8 @@ public final class Audit implements AutoCloseable {
         if (!last) {
           checkpoint(false);
         }
-        listener.segmentDone(table, segmentsDone, range);
         progress(false);
+        listener.segmentDone(table, segmentsDone, range);
         if (last) {
           return;
         }
@@ -378,8 +385,8 @@ public final class Audit implements AutoCloseable {
         if (i < windows.size() - 1) {
           checkpoint(false);
         }
-        listener.segmentDone(table, segmentsDone, KeyRange.ALL);
         progress(false);
+        listener.segmentDone(table, segmentsDone, KeyRange.ALL);
       }
     }
 
@@ -546,6 +553,7 @@ public final class Audit implements AutoCloseable {
 
     private void progress(boolean force) {
       long now = System.nanoTime();
+      listener.auditProgress(table, segmentsDone, estimatedSegments, sourceRows + targetRows, differingSegments);
       if (progress == null || !force && now - lastProgress < PROGRESS_EVERY.toNanos()) {
         return;
       }

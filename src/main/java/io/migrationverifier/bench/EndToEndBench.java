@@ -1091,26 +1091,42 @@ public final class EndToEndBench {
       props.put(StreamsConfig.STATE_DIR_CONFIG, work.resolve("streams").toString());
       Start first = new Start();
       AtomicLong reported = new AtomicLong();
+      // ours carries the metrics `run` keeps, so the figure includes their cost
+      io.migrationverifier.ops.Metrics metrics = new io.migrationverifier.ops.Metrics(config);
       Topology topology = kind == Kind.OURS
           ? VerifyTopology.build(config, new VerifyListener() {
             @Override
             public void watermark(int partition, Side side, long watermark) {
               first.mark();
+              metrics.watermark(partition, side, watermark);
             }
 
             @Override
             public void changeApplied(String table, Side side) {
               first.mark();
+              metrics.changeApplied(table, side);
+            }
+
+            @Override
+            public void pendingChanged(String table, int delta) {
+              metrics.pendingChanged(table, delta);
+            }
+
+            @Override
+            public void converged(String table, long disagreedForMs) {
+              metrics.converged(table, disagreedForMs);
             }
 
             @Override
             public void reported(String table, io.migrationverifier.event.DiscrepancyKind k) {
               reported.incrementAndGet();
+              metrics.reported(table, k);
             }
 
             @Override
             public void malformed(String topic, String reason) {
               reported.incrementAndGet();
+              metrics.malformed(topic, reason);
             }
           })
           : baselineTopology(config, first);
@@ -1149,6 +1165,7 @@ public final class EndToEndBench {
       } finally {
         streams.close(Duration.ofSeconds(30));
         streams.cleanUp();
+        metrics.close();
       }
       if (reported.get() > 0) {
         notes.add("verify " + tag + ": " + reported.get() + " discrepancies or malformed records on agreeing input");

@@ -7,6 +7,7 @@ import io.migrationverifier.canonical.CanonicalKey;
 import io.migrationverifier.canonical.CanonicalRow;
 import io.migrationverifier.canonical.Canonicalizer;
 import io.migrationverifier.canonical.TableCanonicalizer;
+import io.migrationverifier.config.CaptureSettings;
 import io.migrationverifier.config.DatabaseSettings;
 import io.migrationverifier.config.Dialect;
 import io.migrationverifier.config.Side;
@@ -16,12 +17,14 @@ import io.migrationverifier.event.DeadLetters;
 import io.migrationverifier.event.EventCodec;
 import io.migrationverifier.event.Op;
 import io.migrationverifier.event.Watermark;
+import io.migrationverifier.ops.Coverage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -54,6 +57,10 @@ import org.slf4j.LoggerFactory;
  * that millisecond, or that second on MariaDB). While the initial snapshot runs, rows are stamped
  * with the snapshot's start (database clock) and the watermark stays just before it. When the
  * database is idle, the heartbeat row's own change (written by {@link Heartbeat}) moves it.
+ *
+ * <p>Coverage: when an initial snapshot completes, one record per configured table goes to
+ * {@code <name>.coverage} ({@link Coverage}), after Kafka acknowledged the snapshot's rows and before
+ * Debezium's offsets of that batch are: {@code gate} then counts those tables as compared in full.
  */
 public final class CaptureEngine implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(CaptureEngine.class);
@@ -81,6 +88,10 @@ public final class CaptureEngine implements AutoCloseable {
   private long emittedWatermark = Long.MIN_VALUE;
   private long snapshotTs = Long.MIN_VALUE;
   private boolean snapshotting;
+  /** The start of a snapshot whose completion earns coverage records; null when none is running. */
+  private Long coveredSnapshotStart;
+  /** Rows the running snapshot delivered, per logical table. */
+  private final Map<String, Long> snapshotRows = new HashMap<>();
 
   public CaptureEngine(VerifierConfig config, Side side, String bootstrapServers, CaptureListener listener) {
     this.config = config;
@@ -149,6 +160,7 @@ public final class CaptureEngine implements AutoCloseable {
       // The stream begins here: the verifier takes a side's first watermark as its baseline.
       lastTs = dbNow;
       snapshotting = snapshot;
+      coveredSnapshotStart = snapshot ? dbNow : null;
       waitFor(emitWatermark(dbNow - 1));
     }
     Properties props = debeziumProperties(offsets, include, snapshot);
@@ -191,6 +203,12 @@ public final class CaptureEngine implements AutoCloseable {
     }
     p.setProperty("snapshot.mode", snapshot ? "initial" : "no_data");
     db.properties().forEach(p::setProperty); // the operator's passthrough wins
+    // driver.sslmode configures every connection of the side (ours in Jdbc and Debezium's); Debezium
+    // reads database.sslmode first, so our "disable" default must not shadow the operator's choice.
+    if (db.dialect() == Dialect.POSTGRES && db.properties().containsKey("driver.sslmode")
+        && !db.properties().containsKey("database.sslmode")) {
+      p.remove("database.sslmode");
+    }
     return p;
   }
 
@@ -198,6 +216,7 @@ public final class CaptureEngine implements AutoCloseable {
       DebeziumEngine.RecordCommitter<ChangeEvent<String, String>> committer) throws InterruptedException {
     List<Future<RecordMetadata>> sends = new ArrayList<>(records.size() + partitions);
     int changes = 0;
+    boolean snapshotCompleted = false;
     for (ChangeEvent<String, String> r : records) {
       if (r.value() == null || r.destination() == null || r.destination().startsWith("__debezium")) {
         continue; // tombstones and Debezium's own heartbeats carry no row change
@@ -213,15 +232,22 @@ public final class CaptureEngine implements AutoCloseable {
       boolean snapshotRow = isSnapshot(ch);
       if (snapshotRow && !snapshotting && lastTs < snapshotTs) {
         snapshotting = true; // a snapshot Debezium (re)started on its own
+        // it reads every configured table again (it resumes an interrupted initial snapshot), so it
+        // covers them as a fresh one would; under `never` it is not ours to vouch for
+        coveredSnapshotStart = config.capture().snapshot().equals(CaptureSettings.SNAPSHOT_INITIAL) ? snapshotTs
+            : null;
+        snapshotRows.clear();
       }
       long ts = snapshotRow ? snapshotTs : Math.max(ch.commitTs(), lastTs);
       if (!snapshotRow) {
         lastTs = ts;
         if (snapshotting) {
           snapshotting = false; // streaming started: the snapshot is complete
+          snapshotCompleted = true;
         }
       } else if ("last".equals(ch.source().path("snapshot").asText())) {
         snapshotting = false;
+        snapshotCompleted = true;
       }
       if (table.equals(heartbeatTable)) {
         listener.heartbeat(side, ts);
@@ -239,6 +265,9 @@ public final class CaptureEngine implements AutoCloseable {
             key.key(), op, op == Op.DELETE ? null : row, ts, positions.position(ch));
         sends.add(producer.send(new ProducerRecord<>(topic, key.toBytes(), EventCodec.encode(ev))));
         changes++;
+        if (snapshotRow) {
+          snapshotRows.merge(tc.table().name(), 1L, Long::sum);
+        }
       } catch (RuntimeException e) {
         sends.add(deadLetter(r, e));
       }
@@ -247,6 +276,13 @@ public final class CaptureEngine implements AutoCloseable {
       sends.addAll(emitWatermark(lastTs - 1));
     }
     waitFor(sends);
+    if (snapshotCompleted) {
+      if (coveredSnapshotStart != null) {
+        recordCoverage(coveredSnapshotStart);
+      }
+      coveredSnapshotStart = null;
+      snapshotRows.clear();
+    }
     for (ChangeEvent<String, String> r : records) {
       committer.markProcessed(r);
     }
@@ -265,6 +301,46 @@ public final class CaptureEngine implements AutoCloseable {
         throw new IllegalStateException("capture " + side.id() + ": Kafka did not acknowledge a record of "
             + topic + "; stopping without acknowledging the batch", e.getCause());
       }
+    }
+  }
+
+  /**
+   * Writes a coverage record per configured table for the snapshot that just completed, and waits
+   * for Kafka's answer. A failure is logged and the capture goes on: the record is evidence for
+   * {@code gate}, not data the verifier needs, and without it the gate stays closed for those tables
+   * (asking for an audit) rather than opening wrongly; stopping the capture instead would stall the
+   * verification of every table for a missing piece of bookkeeping (a likely cause being an ACL
+   * that lacks the newer topic). Kafka down altogether stops the capture anyway, through the
+   * change records.
+   */
+  private void recordCoverage(long startedAt) throws InterruptedException {
+    String coverageTopic = config.topics().coverage();
+    long now = System.currentTimeMillis();
+    Map<String, Future<RecordMetadata>> sends = new LinkedHashMap<>();
+    for (TableConfig t : config.tables()) {
+      Coverage.Entry e = Coverage.Entry.snapshot(t.name(), side, startedAt, now,
+          snapshotRows.getOrDefault(t.name(), 0L));
+      sends.put(t.name(), producer.send(Coverage.record(config, e)));
+    }
+    producer.flush();
+    List<String> failed = new ArrayList<>();
+    Throwable cause = null;
+    for (Map.Entry<String, Future<RecordMetadata>> s : sends.entrySet()) {
+      try {
+        s.getValue().get();
+      } catch (ExecutionException e) {
+        failed.add(s.getKey());
+        cause = e.getCause();
+      }
+    }
+    if (failed.isEmpty()) {
+      LOG.info("capture {}: initial snapshot complete ({} rows by table: {}); recorded on {}", side.id(),
+          snapshotRows.values().stream().mapToLong(Long::longValue).sum(), snapshotRows, coverageTopic);
+    } else {
+      LOG.error("capture {}: initial snapshot complete, but Kafka did not acknowledge its coverage record on {} for"
+          + " tables {} ({}). Capture goes on; `gate` will not count these tables as compared in full: let this"
+          + " process write to {} (ACL?) and run `audit --table <table>` for each of them", side.id(), coverageTopic,
+          failed, cause, coverageTopic);
     }
   }
 

@@ -46,13 +46,26 @@ final class Heartbeat implements AutoCloseable {
         ? "CREATE TABLE IF NOT EXISTS " + quotedTable + " (id VARCHAR(200) PRIMARY KEY, beat TIMESTAMPTZ NOT NULL)"
         : "CREATE TABLE IF NOT EXISTS " + quotedTable + " (id VARCHAR(200) PRIMARY KEY, beat DATETIME(3) NOT NULL)";
     try (Connection c = Jdbc.connect(db); Statement s = c.createStatement()) {
-      s.execute(ddl);
+      // CREATE TABLE IF NOT EXISTS needs the CREATE privilege even when the table exists: a
+      // least-privilege capture user with a pre-created table must not be asked for it
+      if (!exists(s)) {
+        s.execute(ddl);
+      }
     } catch (SQLException e) {
       throw new IllegalStateException("cannot create the heartbeat table " + quotedTable + " in " + db.database()
           + " (" + e.getMessage() + "). Create it as its owner: " + ddl + "; then GRANT SELECT, INSERT, UPDATE on it to "
           + db.user() + ". Or set capture.heartbeat-table: none.", e);
     }
     beat();
+  }
+
+  private boolean exists(Statement s) {
+    try {
+      s.executeQuery("SELECT 1 FROM " + quotedTable + " WHERE 1 = 0").close();
+      return true;
+    } catch (SQLException e) {
+      return false; // absent (or not readable: then the CREATE below says what is wrong)
+    }
   }
 
   void start() {

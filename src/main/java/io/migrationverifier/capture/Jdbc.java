@@ -24,6 +24,28 @@ public final class Jdbc {
    */
   public static final int SOCKET_TIMEOUT_SECONDS = 300;
 
+  /**
+   * Prefix of the side's {@code properties} that go to the JDBC driver, Debezium's convention:
+   * {@code driver.sslmode: verify-full} reaches pgjdbc as {@code sslmode} in our pools and
+   * connections (repair, check, audit, heartbeat) just as Debezium hands it to its own.
+   */
+  public static final String DRIVER_PREFIX = "driver.";
+
+  /**
+   * The side's {@code driver.<x>} properties as {@code <x>}. The password stays in
+   * {@link DatabaseSettings#password()}: these values may hold secrets too ({@code sslpassword}),
+   * so print them only through {@link DatabaseSettings#toString()}, which masks them.
+   */
+  public static Properties driverProperties(DatabaseSettings db) {
+    Properties p = new Properties();
+    db.properties().forEach((k, v) -> {
+      if (k.startsWith(DRIVER_PREFIX) && k.length() > DRIVER_PREFIX.length()) {
+        p.setProperty(k.substring(DRIVER_PREFIX.length()), v);
+      }
+    });
+    return p;
+  }
+
   public static String url(DatabaseSettings db) {
     return db.dialect() == Dialect.POSTGRES
         ? "jdbc:postgresql://" + db.host() + ":" + db.port() + "/" + db.database() + "?socketTimeout="
@@ -42,6 +64,7 @@ public final class Jdbc {
     HikariConfig h = new HikariConfig();
     h.setPoolName(poolName);
     h.setJdbcUrl(url(db));
+    h.setDataSourceProperties(driverProperties(db));
     h.setUsername(db.user());
     if (!db.password().isEmpty()) {
       h.setPassword(db.password().reveal());
@@ -62,7 +85,7 @@ public final class Jdbc {
   }
 
   public static Connection connect(DatabaseSettings db) throws SQLException {
-    Properties p = new Properties();
+    Properties p = driverProperties(db);
     p.setProperty("user", db.user());
     if (!db.password().isEmpty()) {
       p.setProperty("password", db.password().reveal());

@@ -42,6 +42,13 @@ public final class ReplicationCleanup {
         try (Statement s = c.createStatement()) {
           s.execute("DROP PUBLICATION IF EXISTS " + Dialect.POSTGRES.quote(slot));
           done.add(side.id() + ": dropped publication " + slot + " if it existed");
+        } catch (SQLException e) {
+          if (!"42501".equals(e.getSQLState())) {
+            throw e;
+          }
+          // a least-privilege capture user does not own a publication its owner pre-created
+          done.add(side.id() + ": publication " + slot + " kept: " + db.user() + " does not own it (" + e.getMessage()
+              + "); drop it as its owner if it is no longer wanted: DROP PUBLICATION " + Dialect.POSTGRES.quote(slot));
         }
       }
     }

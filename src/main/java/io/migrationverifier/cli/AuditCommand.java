@@ -12,6 +12,10 @@ import io.migrationverifier.config.VerifierConfig;
 import io.migrationverifier.event.Discrepancy;
 import io.migrationverifier.event.DiscrepancyKind;
 import io.migrationverifier.event.EventCodec;
+import io.migrationverifier.ops.Coverage;
+import io.migrationverifier.ops.HttpEndpoint;
+import io.migrationverifier.ops.Metrics;
+import io.migrationverifier.ops.OpsEndpoint;
 import io.migrationverifier.repair.OpsKafka;
 import io.migrationverifier.repair.RepairEngine;
 import io.migrationverifier.repair.RepairHandler;
@@ -19,7 +23,6 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.SQLException;
@@ -56,6 +59,8 @@ import picocli.CommandLine.Spec;
         + " detect-only tables are not repaired); the repair log entries / review records go to <name>.repairs.log"
         + " / <name>.review. With kafka.bootstrap-servers: embedded nothing goes to Kafka: the events and"
         + " records are printed instead.",
+        "", "Coverage: once a table's audit completed and its findings were delivered, a record on <name>.coverage"
+        + " says so, and `gate` counts the table as compared in full (with an embedded broker nothing is recorded).",
         "", "Exit codes: 0 no difference (or all repaired by --repair); 3 differences found; 1 runtime failure"
         + " (a database or Kafka unreachable; --resume continues); 2 invalid config or command line."})
 public final class AuditCommand implements Callable<Integer> {
@@ -92,6 +97,11 @@ public final class AuditCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print the summary (and, with an embedded broker, the events) as JSON.")
   boolean json;
 
+  @Option(names = "--metrics-port", paramLabel = "PORT",
+      description = "Serve GET /metrics (Prometheus: verifier_audit_* progress gauges, JVM) on http.bind:PORT while"
+          + " the audit runs; 0 = any free port (printed).")
+  Integer metricsPort;
+
   @Spec
   CommandSpec spec;
 
@@ -124,11 +134,40 @@ public final class AuditCommand implements Callable<Integer> {
     KafkaProducer<byte[], byte[]> producer = null;
     RepairEngine engine = null;
     Audit.Listener hook = testListener;
+    Metrics metrics = metricsPort == null ? null : new Metrics(c);
+    HttpEndpoint metricsEndpoint = null;
+    if (metrics != null) {
+      try {
+        metricsEndpoint = new HttpEndpoint().route("GET", "/metrics", req -> new HttpEndpoint.Response(200,
+            OpsEndpoint.PROMETHEUS_TEXT, metrics.scrape().getBytes(StandardCharsets.UTF_8)))
+            .start(c.http().bind(), metricsPort, 1);
+      } catch (IOException | RuntimeException e) {
+        metrics.close();
+        err.println("--metrics-port: cannot listen on " + c.http().bind() + ":" + metricsPort + " (" + e.getMessage()
+            + "): choose a free port (0 = any)");
+        err.flush();
+        return ExitCodes.FAILURE;
+      }
+      err.printf("metrics: http://%s:%d/metrics%n", metricsEndpoint.address().getHostString(),
+          metricsEndpoint.address().getPort());
+      err.flush();
+    }
     Audit.Listener listener = new Audit.Listener() {
       @Override
       public void segmentDone(String t, int done, io.migrationverifier.audit.KeyRange range) {
+        if (metrics != null) {
+          metrics.segmentDone(t, done, range);
+        }
         if (hook != null) {
           hook.segmentDone(t, done, range);
+        }
+      }
+
+      @Override
+      public void auditProgress(String t, long segmentsDone, long segmentsEstimated, long rows,
+          int differingSegments) {
+        if (metrics != null) {
+          metrics.auditProgress(t, segmentsDone, segmentsEstimated, rows, differingSegments);
         }
       }
 
@@ -161,6 +200,7 @@ public final class AuditCommand implements Callable<Integer> {
             continue;
           }
           Files.deleteIfExists(delivered);
+          long started = System.currentTimeMillis();
           Audit.TableReport r = audit.run(t);
           reports.add(r);
           List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
@@ -200,6 +240,10 @@ public final class AuditCommand implements Callable<Integer> {
               sends.add(producer.send(rec));
             }
             OpsKafka.awaitSends(producer, sends, "the audit's findings of table " + t);
+            // only once its findings are delivered: `gate` takes this record as "compared in full"
+            OpsKafka.sendAll(producer, List.of(Coverage.record(c, Coverage.Entry.audit(t, started,
+                System.currentTimeMillis(), r.sourceRows(), r.targetRows(), r.differenceCount(), r.segmentation()))),
+                "the coverage record of table " + t + " for `gate` (its findings were delivered)");
           } else {
             unsent.addAll(records);
           }
@@ -235,6 +279,12 @@ public final class AuditCommand implements Callable<Integer> {
       }
       if (engine != null) {
         engine.close();
+      }
+      if (metricsEndpoint != null) {
+        metricsEndpoint.close();
+      }
+      if (metrics != null) {
+        metrics.close();
       }
     }
     if (json) {

@@ -10,6 +10,8 @@ public final class ExitCodes {
   public static final int INVALID = 2;
   /** {@code check}: the key differs between the two databases. */
   public static final int DIFFERENT = 3;
+  /** {@code gate}: the cutover gate is closed (the reasons are printed). */
+  public static final int GATE_CLOSED = 4;
 
   private ExitCodes() {}
 }

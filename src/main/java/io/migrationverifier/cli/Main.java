@@ -7,10 +7,12 @@ import picocli.CommandLine.Command;
 @Command(name = "migration-verifier", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     description = "Continuous verifier for zero-downtime database migrations.",
     subcommands = {RunCommand.class, DemoCommand.class, CheckCommand.class, DlqCommand.class, RepairCommand.class,
-        ValidateCommand.class, TopologyCommand.class, BenchCommand.class, AuditCommand.class},
+        ValidateCommand.class, TopologyCommand.class, BenchCommand.class, AuditCommand.class, TailCommand.class,
+        GateCommand.class},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:success", "1:runtime failure", "2:invalid configuration or command line",
-        "3:check: the key differs between the databases (and was not repaired); audit: differences found"})
+        "3:check: the key differs between the databases (and was not repaired); audit: differences found",
+        "4:gate: the cutover gate is closed (the reasons are printed)"})
 public final class Main {
 
   public static void main(String[] args) {

@@ -1,16 +1,16 @@
 package io.migrationverifier.cli;
 
-import io.migrationverifier.capture.CaptureListener;
 import io.migrationverifier.capture.ReplicationCleanup;
 import io.migrationverifier.config.ConfigException;
 import io.migrationverifier.config.Side;
 import io.migrationverifier.config.VerifierConfig;
 import io.migrationverifier.event.DiscrepancyKind;
-import io.migrationverifier.ops.CheckRoute;
+import io.micrometer.core.instrument.Counter;
+import io.migrationverifier.ops.Metrics;
+import io.migrationverifier.ops.OpsEndpoint;
 import io.migrationverifier.ops.HttpEndpoint;
 import io.migrationverifier.runtime.Pipeline;
 import io.migrationverifier.runtime.Role;
-import io.migrationverifier.verify.VerifyListener;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.EnumSet;
@@ -20,8 +20,6 @@ import java.util.TimeZone;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicLongArray;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -30,9 +28,10 @@ import picocli.CommandLine.Spec;
 
 @Command(name = "run", mixinStandardHelpOptions = true,
     description = {"Runs the verifier's roles in this process until SIGTERM (Ctrl-C).",
-        "With http.enabled (the default) it also serves POST /check on http.bind:http.port (port 0: any free port,"
-        + " printed at start): {\"table\":\"orders\",\"key\":{\"id\":\"42\"},\"repair\":false} answers the verdict,"
-        + " the differing fields, both rows and what a requested repair did."},
+        "With http.enabled (the default) it serves on http.bind:http.port (port 0: any free port, printed at start):"
+        + " GET / (status page), /api/status, /health, /ready, /metrics (Prometheus), /topology, and POST /check:"
+        + " {\"table\":\"orders\",\"key\":{\"id\":\"42\"},\"repair\":false} answers the verdict, the differing"
+        + " fields, both rows and what a requested repair did."},
     footer = {"", "Exit codes: 0 --cleanup done; 1 a role failed (the log says which and why); 2 invalid config"
         + " or command line; 143 stopped by SIGTERM after a clean shutdown."})
 final class RunCommand implements Callable<Integer> {
@@ -40,7 +39,7 @@ final class RunCommand implements Callable<Integer> {
   ConfigOption config;
 
   @Option(names = "--roles", split = ",", paramLabel = "ROLE",
-      description = "Comma-separated: capture-source, capture-target, verify (default: all).")
+      description = "Comma-separated: capture-source, capture-target, verify, repair (default: all).")
   List<String> roles;
 
   @Option(names = "--cleanup", description = "Drop this deployment's PostgreSQL replication slots and publications"
@@ -78,17 +77,22 @@ final class RunCommand implements Callable<Integer> {
     // Debezium's MariaDB snapshot reads TIMESTAMP columns in the JVM's default zone (FIELD-NOTES):
     // pin it, so snapshot and streamed values of the same row agree.
     TimeZone.setDefault(TimeZone.getTimeZone("UTC"));
-    Progress progress = new Progress();
-    Pipeline pipeline = Pipeline.start(c, selected, progress, progress);
+    Metrics metrics = new Metrics(c);
+    Pipeline pipeline = Pipeline.start(c, selected, null, metrics, metrics, metrics);
+    if (pipeline.streams() != null) {
+      metrics.bind(pipeline.streams());
+    }
+    Progress progress = new Progress(metrics);
     HttpEndpoint http = null;
     if (c.http().enabled()) {
       try {
-        http = CheckRoute.endpoint(c, pipeline.bootstrapServers()).start(c.http().bind(), c.http().port(), 4);
+        http = OpsEndpoint.build(c, pipeline, metrics).start(c.http().bind(), c.http().port(), 4);
       } catch (IOException | RuntimeException e) {
         err.println("http: cannot listen on " + c.http().bind() + ":" + c.http().port() + " (" + e.getMessage()
             + "): set http.port to a free port (0 = any), or http.enabled: false");
         err.flush();
         pipeline.close();
+        metrics.close();
         return ExitCodes.FAILURE;
       }
     }
@@ -99,6 +103,7 @@ final class RunCommand implements Callable<Integer> {
         endpoint.close();
       }
       pipeline.close();
+      metrics.close();
       stopped.countDown();
     }, "shutdown"));
     out.printf("running %s for %s on %s; Ctrl-C or SIGTERM stops%n", selected.stream().map(Role::id).toList(),
@@ -124,53 +129,41 @@ final class RunCommand implements Callable<Integer> {
       endpoint.close();
     }
     pipeline.close();
+    metrics.close();
     return ExitCodes.FAILURE;
   }
 
-  /** Counters for the periodic progress line. */
-  static final class Progress implements CaptureListener, VerifyListener {
-    final AtomicLongArray captured = new AtomicLongArray(2);
-    final AtomicLongArray watermark = new AtomicLongArray(new long[] {Long.MIN_VALUE, Long.MIN_VALUE});
-    final AtomicLong applied = new AtomicLong();
-    final AtomicLong reported = new AtomicLong();
-    final AtomicLong resolved = new AtomicLong();
-    final AtomicLong converged = new AtomicLong();
+  /** The periodic progress line, from the process's metrics. */
+  static final class Progress {
+    private final Metrics metrics;
 
-    @Override
-    public void batch(Side side, int changes, long wm) {
-      captured.addAndGet(side.ordinal(), changes);
-      watermark.accumulateAndGet(side.ordinal(), wm, Math::max);
-    }
-
-    @Override
-    public void changeApplied(String table, Side side) {
-      applied.incrementAndGet();
-    }
-
-    @Override
-    public void reported(String table, DiscrepancyKind kind) {
-      reported.incrementAndGet();
-    }
-
-    @Override
-    public void resolved(String table, long openForMs) {
-      resolved.incrementAndGet();
-    }
-
-    @Override
-    public void converged(String table, long disagreedForMs) {
-      converged.incrementAndGet();
+    Progress(Metrics metrics) {
+      this.metrics = metrics;
     }
 
     String line() {
       long now = System.currentTimeMillis();
       return String.format("captured source=%d target=%d | watermark lag source=%s target=%s | applied=%d"
-              + " converged=%d discrepancies=%d resolved=%d", captured.get(0), captured.get(1), lag(now, 0), lag(now, 1),
-          applied.get(), converged.get(), reported.get(), resolved.get());
+              + " converged=%d discrepancies=%d resolved=%d", count("verifier.capture.changes", "side", "source"),
+          count("verifier.capture.changes", "side", "target"), lag(now, Side.SOURCE), lag(now, Side.TARGET),
+          count("verifier.change.events", null, null), metrics.convergedCount(),
+          count("verifier.discrepancies.emitted", null, null) - resolved(), resolved());
     }
 
-    private String lag(long now, int i) {
-      long wm = watermark.get(i);
+    private long resolved() {
+      return count("verifier.discrepancies.emitted", "kind", DiscrepancyKind.RESOLVED.name());
+    }
+
+    private long count(String name, String tag, String value) {
+      var search = metrics.registry().find(name);
+      if (tag != null) {
+        search = search.tag(tag, value);
+      }
+      return (long) search.counters().stream().mapToDouble(Counter::count).sum();
+    }
+
+    private String lag(long now, Side side) {
+      long wm = metrics.captureWatermark(side);
       return wm == Long.MIN_VALUE ? "-" : (now - wm) + "ms";
     }
   }

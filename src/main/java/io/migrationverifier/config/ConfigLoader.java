@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.time.ZoneId;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -39,6 +40,57 @@ public final class ConfigLoader {
   private static final Pattern CLASS_NAME =
       Pattern.compile("[A-Za-z_$][A-Za-z0-9_$.-]{0,199}");
   private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)");
+
+  /** The sections of the file (keys of {@link #knownSettings()}); list elements are written {@code []}. */
+  public static final String TOP = "";
+  public static final String KAFKA = "kafka";
+  public static final String SOURCE = "source";
+  public static final String TARGET = "target";
+  public static final String TABLE = "tables[]";
+  public static final String COLUMN = "tables[].columns[]";
+  public static final String TABLE_REPAIR = "tables[].repair";
+  public static final String VERIFY = "verify";
+  public static final String CAPTURE = "capture";
+  public static final String REPAIR = "repair";
+  public static final String HTTP = "http";
+  public static final String AUDIT = "audit";
+
+  private static final List<String> DATABASE_SETTINGS =
+      List.of("type", "host", "port", "database", "user", "password", "time-zone", "properties");
+
+  // The one list of accepted settings: the reader rejects anything else, and README's
+  // configuration reference is checked against it (ConfigReferenceTest), so neither can drift.
+  private static final Map<String, List<String>> KNOWN = knownSettingsInOrder();
+
+  private static Map<String, List<String>> knownSettingsInOrder() {
+    Map<String, List<String>> m = new LinkedHashMap<>();
+    m.put(TOP, List.of("name", "kafka", "source", "target", "tables", "verify", "capture", "repair", "http", "audit"));
+    m.put(KAFKA, List.of("bootstrap-servers", "embedded-port", "partitions", "replication-factor", "properties"));
+    m.put(SOURCE, DATABASE_SETTINGS);
+    m.put(TARGET, DATABASE_SETTINGS);
+    m.put(TABLE, List.of("name", "source-table", "target-table", "key", "columns", "window", "repair"));
+    m.put(COLUMN, List.of("name", "source", "target", "ignore", "type", "scale", "tolerance", "precision", "trim",
+        "case-insensitive", "comparator"));
+    m.put(TABLE_REPAIR, List.of("enabled", "policy", "version-column", "skew-tolerance", "resolver", "rate-limit"));
+    m.put(VERIFY, List.of("window", "stall-threshold", "processing-guarantee", "state-dir", "num-standby-replicas",
+        "num-stream-threads", "commit-interval", "timestamp-precision", "buffer-store"));
+    m.put(CAPTURE, List.of("snapshot", "heartbeat-table", "heartbeat-interval"));
+    m.put(REPAIR, List.of("max-attempts", "backoff", "max-backoff", "fence-retries", "outage-probe-interval",
+        "rate-limit"));
+    m.put(HTTP, List.of("enabled", "bind", "port"));
+    m.put(AUDIT, List.of("segment-rows", "bisect-rows", "time-window", "max-rows-per-second", "target-chunk-time",
+        "fetch-size"));
+    return Collections.unmodifiableMap(m);
+  }
+
+  /**
+   * Every setting the loader accepts, per section, in file order: {@code ""} is the top level,
+   * {@code "tables[]"} one table, {@code "tables[].columns[]"} one column rule, and so on. Free-form
+   * pass-through maps ({@code kafka.properties}, {@code source.properties}) count as one setting.
+   */
+  public static Map<String, List<String>> knownSettings() {
+    return KNOWN;
+  }
 
   private final Function<String, String> env;
   private final List<String> problems = new ArrayList<>();
@@ -144,16 +196,15 @@ public final class ConfigLoader {
   // ---- reading -----------------------------------------------------------------------------
 
   private VerifierConfig read(ObjectNode root) {
-    known(root, "", "name", "kafka", "source", "target", "tables", "verify", "capture", "repair", "http",
-        "audit");
+    known(root, "", TOP);
     String name = string(root, "", "name", null, true);
     if (name != null && !NAME.matcher(name).matches()) {
       problems.add("name: \"" + Identifiers.abbreviate(name) + "\" must be lower-case letters, digits, '.', '_' or '-'"
           + " (at most 100): it prefixes every topic name");
     }
     KafkaSettings kafka = readKafka(object(root, "", "kafka", false));
-    DatabaseSettings source = readDatabase(object(root, "", "source", true), "source");
-    DatabaseSettings target = readDatabase(object(root, "", "target", true), "target");
+    DatabaseSettings source = readDatabase(object(root, "", SOURCE, true), SOURCE);
+    DatabaseSettings target = readDatabase(object(root, "", TARGET, true), TARGET);
     VerifySettings verify = readVerify(object(root, "", "verify", false), name);
     CaptureSettings capture = readCapture(object(root, "", "capture", false));
     RepairSettings repair = readRepair(object(root, "", "repair", false));
@@ -165,8 +216,7 @@ public final class ConfigLoader {
 
   private AuditSettings readAudit(JsonNode node) {
     String p = "audit";
-    known(node, p, "segment-rows", "bisect-rows", "time-window", "max-rows-per-second", "target-chunk-time",
-        "fetch-size");
+    known(node, p, AUDIT);
     AuditSettings d = AuditSettings.DEFAULTS;
     int segment = integer(node, p, "segment-rows", d.segmentRows(), 10, 100_000_000);
     int bisect = integer(node, p, "bisect-rows", d.bisectRows(), 1, 10_000_000);
@@ -179,7 +229,7 @@ public final class ConfigLoader {
 
   private RepairSettings readRepair(JsonNode node) {
     String p = "repair";
-    known(node, p, "max-attempts", "backoff", "max-backoff", "fence-retries", "outage-probe-interval", "rate-limit");
+    known(node, p, REPAIR);
     RepairSettings d = RepairSettings.DEFAULTS;
     int attempts = integer(node, p, "max-attempts", d.maxAttempts(), 1, 100);
     Duration backoff = duration(node, p, "backoff", d.backoff());
@@ -196,7 +246,7 @@ public final class ConfigLoader {
 
   private HttpSettings readHttp(JsonNode node) {
     String p = "http";
-    known(node, p, "enabled", "bind", "port");
+    known(node, p, HTTP);
     HttpSettings d = HttpSettings.DEFAULTS;
     boolean enabled = bool(node, p, "enabled", d.enabled());
     String bind = string(node, p, "bind", d.bind(), false);
@@ -206,7 +256,7 @@ public final class ConfigLoader {
 
   private CaptureSettings readCapture(JsonNode node) {
     String p = "capture";
-    known(node, p, "snapshot", "heartbeat-table", "heartbeat-interval");
+    known(node, p, CAPTURE);
     String snapshot = string(node, p, "snapshot", CaptureSettings.SNAPSHOT_INITIAL, false);
     if (!CaptureSettings.SNAPSHOT_INITIAL.equals(snapshot) && !CaptureSettings.SNAPSHOT_NEVER.equals(snapshot)) {
       problems.add(p + ".snapshot: \"" + Identifiers.abbreviate(snapshot) + "\" must be initial (default) or never");
@@ -222,7 +272,7 @@ public final class ConfigLoader {
 
   private KafkaSettings readKafka(JsonNode node) {
     String p = "kafka";
-    known(node, p, "bootstrap-servers", "embedded-port", "partitions", "replication-factor", "properties");
+    known(node, p, KAFKA);
     String servers = string(node, p, "bootstrap-servers", KafkaSettings.EMBEDDED, false);
     int port = integer(node, p, "embedded-port", 9092, 0, 65535);
     int partitions = integer(node, p, "partitions", 4, 1, 10_000);
@@ -230,8 +280,9 @@ public final class ConfigLoader {
     return new KafkaSettings(servers, port, partitions, (short) rf, stringMap(node, p, "properties"));
   }
 
+  /** {@code p} is {@link #SOURCE} or {@link #TARGET}: the path and the section at once. */
   private DatabaseSettings readDatabase(JsonNode node, String p) {
-    known(node, p, "type", "host", "port", "database", "user", "password", "time-zone", "properties");
+    known(node, p, p);
     String type = string(node, p, "type", null, true);
     Dialect dialect = type == null ? null : Dialect.fromId(type);
     if (type != null && dialect == null) {
@@ -259,8 +310,7 @@ public final class ConfigLoader {
 
   private VerifySettings readVerify(JsonNode node, String name) {
     String p = "verify";
-    known(node, p, "window", "stall-threshold", "processing-guarantee", "state-dir", "num-standby-replicas",
-        "num-stream-threads", "commit-interval", "timestamp-precision", "buffer-store");
+    known(node, p, VERIFY);
     Duration window = duration(node, p, "window", Duration.ofSeconds(30));
     Duration stall = duration(node, p, "stall-threshold", Duration.ofMinutes(5));
     String guarantee = string(node, p, "processing-guarantee", VerifySettings.EXACTLY_ONCE_V2, false);
@@ -311,7 +361,7 @@ public final class ConfigLoader {
   }
 
   private TableConfig readTable(JsonNode t, String p) {
-    known(t, p, "name", "source-table", "target-table", "key", "columns", "window", "repair");
+    known(t, p, TABLE);
     String name = string(t, p, "name", null, true);
     if (name != null && !Identifiers.isValidPart(name)) {
       problems.add(p + ".name: \"" + Identifiers.abbreviate(name) + "\" is not a valid identifier ("
@@ -398,7 +448,7 @@ public final class ConfigLoader {
     if (node == null) {
       return TableRepair.DETECT_ONLY;
     }
-    known(node, p, "enabled", "policy", "version-column", "skew-tolerance", "resolver", "rate-limit");
+    known(node, p, TABLE_REPAIR);
     boolean enabled = bool(node, p, "enabled", true);
     RepairPolicy policy = enumValue(node, p, "policy", RepairPolicy.SOURCE_WINS, RepairPolicy::fromId,
         "source-wins (default), last-write-wins, manual or custom");
@@ -452,8 +502,7 @@ public final class ConfigLoader {
       problems.add(p + ": must be a mapping such as {name: total, target: total_amount, type: decimal}");
       return null;
     }
-    known(c, p, "name", "source", "target", "ignore", "type", "scale", "tolerance", "precision", "trim",
-        "case-insensitive", "comparator");
+    known(c, p, COLUMN);
     String name = string(c, p, "name", null, true);
     if (name == null) {
       return null;
@@ -527,11 +576,11 @@ public final class ConfigLoader {
 
   // ---- primitive readers, each recording its problem with its path --------------------------
 
-  private void known(JsonNode node, String path, String... names) {
+  private void known(JsonNode node, String path, String section) {
     if (node == null || !node.isObject()) {
       return;
     }
-    Set<String> allowed = new LinkedHashSet<>(List.of(names));
+    Set<String> allowed = new LinkedHashSet<>(KNOWN.get(section));
     Iterator<String> it = node.fieldNames();
     while (it.hasNext()) {
       String f = it.next();

@@ -37,6 +37,14 @@ public record Topics(String name) {
     return name + ".repairs.dlq";
   }
 
+  /**
+   * Which tables were compared in full, for {@code gate}: one record per table and initial snapshot
+   * side (written by capture) and per table audit (written by {@code audit}); compacted, one partition.
+   */
+  public String coverage() {
+    return name + ".coverage";
+  }
+
   /** The Kafka Streams application id of the verify role; prefixes its internal topics. */
   public String verifyApplicationId() {
     return name + ".verify";

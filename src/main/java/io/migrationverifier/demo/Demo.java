@@ -15,8 +15,11 @@ import io.migrationverifier.config.VerifierConfig;
 import io.migrationverifier.config.VerifySettings;
 import io.migrationverifier.runtime.Pipeline;
 import io.migrationverifier.runtime.Role;
-import io.migrationverifier.verify.VerifyListener;
+import io.migrationverifier.ops.HttpEndpoint;
+import io.migrationverifier.ops.Metrics;
+import io.migrationverifier.ops.OpsEndpoint;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.math.BigDecimal;
 import java.nio.file.Files;
@@ -159,7 +162,10 @@ public final class Demo {
         out.println("demo: PostgreSQL on port " + pg.getPort() + " with databases legacy and modern; starting the pipeline");
         out.flush();
         Listener listener = new Listener();
-        try (Pipeline pipeline = Pipeline.start(config, Role.all(), listener, listener)) {
+        try (Metrics metrics = new Metrics(config);
+            Pipeline pipeline = Pipeline.start(config, Role.all(), null, CaptureListener.both(listener, metrics),
+                metrics, metrics);
+            HttpEndpoint status = statusPage(config, pipeline, metrics)) {
           Detected detected = new Detected(config, pipeline.bootstrapServers());
           detected.start();
           try {
@@ -484,7 +490,31 @@ public final class Demo {
     }
   }
 
-  private final class Listener implements CaptureListener, VerifyListener {
+  /**
+   * The status page and metrics of {@code run}, when the config enables HTTP: a newcomer can watch
+   * the demo's discrepancies appear and resolve. Null when disabled or the port is taken (the demo
+   * goes on without it).
+   */
+  private HttpEndpoint statusPage(VerifierConfig config, Pipeline pipeline, Metrics metrics) {
+    if (!config.http().enabled()) {
+      return null;
+    }
+    if (pipeline.streams() != null) {
+      metrics.bind(pipeline.streams());
+    }
+    try {
+      HttpEndpoint ep = OpsEndpoint.build(config, pipeline, metrics).start(config.http().bind(), config.http().port(), 2);
+      out.printf("demo: status page on http://%s:%d/ (metrics on /metrics)%n", ep.address().getHostString(),
+          ep.address().getPort());
+      out.flush();
+      return ep;
+    } catch (IOException | RuntimeException e) {
+      out.println("demo: no status page (" + e.getMessage() + "); set http.port to a free port or 0");
+      return null;
+    }
+  }
+
+  private final class Listener implements CaptureListener {
     @Override
     public void batch(Side side, int changes, long watermark) {
       captured.addAndGet(side.ordinal(), changes);

@@ -32,8 +32,10 @@ import org.slf4j.LoggerFactory;
  * Creates the topics of a deployment (DESIGN section 2) when they are missing, and checks the
  * ones that exist.
  *
- * <p>{@code <name>.discrepancies} and {@code <name>.health} are compacted (one record per row key,
- * per side and partition); every other topic uses the delete policy. The two change topics must be
+ * <p>{@code <name>.discrepancies}, {@code <name>.health} and {@code <name>.coverage} are compacted (one
+ * record per row key, per side and partition, per table and kind of comparison); every other topic uses
+ * the delete policy. {@code <name>.coverage} holds a handful of records and is read whole by {@code gate},
+ * so it has one partition; every other topic has {@code kafka.partitions}. The two change topics must be
  * co-partitioned (same partition count, same partitioner on identical key bytes): the verifier
  * compares partition p of one with partition p of the other. {@code <name>.repairs.log} is keyed
  * the same way and read by the same tasks, so it must have their partition count too.
@@ -65,6 +67,7 @@ public final class TopicAdmin {
     m.put(topics.repairsRetry(), TopicConfig.CLEANUP_POLICY_DELETE);
     m.put(topics.repairsLog(), TopicConfig.CLEANUP_POLICY_DELETE);
     m.put(topics.repairsDlq(), TopicConfig.CLEANUP_POLICY_DELETE);
+    m.put(topics.coverage(), TopicConfig.CLEANUP_POLICY_COMPACT);
     return m;
   }
 
@@ -87,7 +90,8 @@ public final class TopicAdmin {
     List<NewTopic> toCreate = new ArrayList<>();
     for (Map.Entry<String, String> e : policies.entrySet()) {
       if (!existing.contains(e.getKey())) {
-        toCreate.add(new NewTopic(e.getKey(), partitions, rf)
+        int n = e.getKey().equals(topics.coverage()) ? 1 : partitions;
+        toCreate.add(new NewTopic(e.getKey(), n, rf)
             .configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, e.getValue())));
       }
     }
@@ -105,7 +109,8 @@ public final class TopicAdmin {
         }
       }
       if (!created.isEmpty()) {
-        LOG.info("Created topics {} ({} partitions, replication factor {})", created, partitions, rf);
+        LOG.info("Created topics {} ({} partitions{}, replication factor {})", created, partitions,
+            created.contains(topics.coverage()) ? "; " + topics.coverage() + ": 1" : "", rf);
       }
     }
 

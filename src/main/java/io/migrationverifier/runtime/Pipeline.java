@@ -205,6 +205,15 @@ public final class Pipeline implements AutoCloseable {
     startRepair();
   }
 
+  public Set<Role> roles() {
+    return roles;
+  }
+
+  /** Whether this process runs the side's capture and it has not stopped. */
+  public boolean captureRunning(Side side) {
+    return captures.stream().anyMatch(c -> c.side() == side && !c.stopped().isDone());
+  }
+
   public Map<String, String> describe() {
     return Map.of("bootstrap", bootstrapServers, "roles", roles.toString());
   }

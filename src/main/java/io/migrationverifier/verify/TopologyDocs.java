@@ -22,7 +22,7 @@ import org.apache.kafka.streams.TopologyDescription;
  */
 public final class TopologyDocs {
   public static final List<String> SCHEMAS = List.of("change-event.schema.json", "watermark.schema.json",
-      "discrepancy.schema.json", "health-event.schema.json");
+      "discrepancy.schema.json", "health-event.schema.json", "coverage.schema.json");
 
   private TopologyDocs() {}
 
@@ -122,6 +122,7 @@ public final class TopologyDocs {
         | `%s` | canonical key (compacted per row) | `discrepancy.schema.json` | verify |
         | `%s` | `{"side":...,"partition":N}` (compacted) | `health-event.schema.json` | verify |
         | `%s` | the original key | the original bytes of an unreadable change-topic or repair-log record, with `__streams.errors.*` headers (exception, message, stacktrace, topic, partition, offset) | verify |
+        | `%s` | `{"table":...,"kind":"snapshot","side":...}` or `{"table":...,"kind":"audit"}` (compacted, 1 partition) | `coverage.schema.json` | capture (initial snapshot complete), `audit`; read by `gate` |
 
         Both change topics and the repair log must have the same number of partitions: they are
         co-partitioned by the canonical key, and a task owns one partition of each (`TopicAdmin`
@@ -177,7 +178,8 @@ public final class TopologyDocs {
         past its appliedAt; so the store holds at most the repairs of the last (verifier lag + %d
         minutes). Unreadable repair log records go to the dead-letter topic like unreadable changes.
         """.formatted(configPath, config.name(), t.changes(Side.SOURCE), t.changes(Side.TARGET), t.repairsLog(),
-        t.discrepancies(), t.health(), t.changesDlq(), VerifyTopology.SOURCE_NODE, VerifyTopology.TARGET_NODE,
+        t.discrepancies(), t.health(), t.changesDlq(), t.coverage(), VerifyTopology.SOURCE_NODE,
+        VerifyTopology.TARGET_NODE,
         VerifyTopology.REPAIRS_LOG_NODE, VerifyTopology.VERIFY_NODE, VerifyTopology.KEY_STATE_STORE,
         VerifyTopology.PENDING_STORE, VerifyTopology.DEADLINE_STORE, VerifyTopology.META_STORE,
         VerifyTopology.REPAIRS_STORE, VerifyTopology.DISCREPANCY_SINK, VerifyTopology.HEALTH_SINK,

@@ -27,6 +27,14 @@ public interface VerifyListener {
 
   default void resolved(String table, long openForMs) {}
 
+  /**
+   * The number of this instance's disagreements of {@code table} waiting for their deadline changed
+   * by {@code delta}: +1 when one starts, -1 when it converges or its deadline fires. A task's
+   * restored state counts in when the task starts here and out when it leaves (rebalance), so the
+   * sum over instances is the deployment's pending disagreements.
+   */
+  default void pendingChanged(String table, int delta) {}
+
   default void watermark(int partition, Side side, long watermark) {}
 
   default void stalled(int partition, Side side, boolean stalled) {}

@@ -21,6 +21,7 @@ import io.migrationverifier.event.Watermark;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.common.header.Headers;
@@ -33,6 +34,8 @@ import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The watermark-confirmed comparison of one partition of both change topics (DESIGN section 4).
@@ -71,6 +74,7 @@ import org.apache.kafka.streams.state.KeyValueStore;
  * (verifier's event-time lag + {@value #REPAIR_EXPIRY_MS} ms), however long a key stays unchanged.
  */
 final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]> {
+  private static final Logger LOG = LoggerFactory.getLogger(VerifyProcessor.class);
   private static final byte[] EMPTY = new byte[0];
   private static final Bytes META_KEY = Bytes.wrap("meta".getBytes(StandardCharsets.UTF_8));
   private static final int BATCH = 256;
@@ -148,6 +152,32 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
     meta = PartitionMeta.decode(metaStore.get(META_KEY));
     partition = context.taskId().partition();
     deadlineHint = Long.MIN_VALUE;
+    countPending(+1); // restored disagreements are this instance's now
+  }
+
+  @Override
+  public void close() {
+    try {
+      countPending(-1);
+    } catch (RuntimeException e) {
+      // a task closed dirty (its stores already gone): the gauge may then over-count, never fail the close
+      LOG.debug("pending disagreements of partition {} not counted out: {}", partition, e.toString());
+    }
+  }
+
+  /** Reports every pending disagreement of this task's store to the listener, counted in or out. */
+  private void countPending(int sign) {
+    Map<String, Integer> byTable = new HashMap<>();
+    try (KeyValueIterator<Bytes, byte[]> it = deadlines.all()) {
+      while (it.hasNext()) {
+        byTable.merge(tableOfDeadline(it.next().key.get()), 1, Integer::sum);
+      }
+    }
+    byTable.forEach((table, n) -> listener.pendingChanged(table, sign * n));
+  }
+
+  private static String tableOfDeadline(byte[] deadlineKey) {
+    return CanonicalKey.parse(Arrays.copyOfRange(deadlineKey, 8, deadlineKey.length)).table();
   }
 
   @Override
@@ -365,6 +395,7 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
         s.t0 = Math.max(t, Math.max(meta.firstWatermark[0], meta.firstWatermark[1]));
         s.deadline = saturatedAdd(s.t0, rules.windowMs());
         deadlines.put(deadlineKey(s.deadline, c.stateKey()), EMPTY);
+        listener.pendingChanged(c.table(), 1);
         if (deadlineHint != Long.MIN_VALUE) {
           deadlineHint = Math.min(deadlineHint, s.deadline);
         }
@@ -375,8 +406,12 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
         emitResolved(c.stateKey(), c.table(), s, t,
             repaired ? RESOLUTION_REPAIRED : side == Side.TARGET ? RESOLUTION_TARGET : RESOLUTION_SOURCE);
       } else {
-        listener.converged(c.table(), t - s.t0);
+        if (c.op() != Op.READ) {
+          // two snapshots taken at different moments are not the target trailing the source
+          listener.converged(c.table(), t - s.t0);
+        }
         deadlines.delete(deadlineKey(s.deadline, c.stateKey()));
+        listener.pendingChanged(c.table(), -1);
       }
       s.clearDisagreement();
     }
@@ -426,6 +461,7 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
       for (byte[] dk : due) {
         fire(Bin.getSortableLong(dk, 0), Arrays.copyOfRange(dk, 8, dk.length));
         deadlines.delete(Bytes.wrap(dk));
+        listener.pendingChanged(tableOfDeadline(dk), -1);
       }
       from = Bytes.wrap(timeKey(Bin.getSortableLong(due.get(due.size() - 1), 0)));
     }

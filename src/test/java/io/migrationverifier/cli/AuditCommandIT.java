@@ -66,6 +66,30 @@ class AuditCommandIT {
       assertThat(events).allMatch(r -> new String(r.value(), StandardCharsets.UTF_8)
           .contains("\"detector\":\"audit\""));
 
+      // --metrics-port: progress as Prometheus gauges while the audit runs
+      List<String> scraped = new java.util.concurrent.CopyOnWriteArrayList<>();
+      AuditCommand.testListener = new Audit.Listener() {
+        @Override
+        public void segmentDone(String table, int done, KeyRange range) {
+          if (scraped.isEmpty() && table.equals("items")) {
+            scraped.add(metricsNow());
+          }
+        }
+      };
+      CliTest.Run withMetrics;
+      try {
+        withMetrics = CliTest.run("audit", "--config", f.toString(), "--table", "items", "--hashing", "jvm",
+            "--metrics-port", Integer.toString(METRICS_PORT));
+      } finally {
+        AuditCommand.testListener = null;
+      }
+      assertThat(withMetrics.code()).as(withMetrics.out() + withMetrics.err()).isEqualTo(ExitCodes.DIFFERENT);
+      assertThat(withMetrics.err()).contains("metrics: http://127.0.0.1:" + METRICS_PORT + "/metrics");
+      assertThat(scraped).hasSize(1);
+      assertThat(scraped.get(0)).containsPattern("verifier_audit_segments_done\\{table=\"items\"} [1-9]")
+          .containsPattern("verifier_audit_rows\\{table=\"items\"} [1-9]")
+          .contains("jvm_memory_used_bytes");
+
       CliTest.Run json = CliTest.run("audit", "--config", f.toString(), "--table", "items", "--json",
           "--hashing", "jvm");
       assertThat(json.code()).as(json.err()).isEqualTo(ExitCodes.DIFFERENT);
@@ -155,6 +179,27 @@ class AuditCommandIT {
       CliTest.Run unknown = CliTest.run("audit", "--config", f.toString(), "--table", "nope");
       assertThat(unknown.code()).isEqualTo(ExitCodes.INVALID);
       assertThat(unknown.err()).contains("unknown table \"nope\"");
+    }
+  }
+
+  private static final int METRICS_PORT = freePort();
+
+  private static int freePort() {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      return s.getLocalPort();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  /** GET /metrics of the running audit. */
+  private static String metricsNow() {
+    try {
+      return java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+              java.net.URI.create("http://127.0.0.1:" + METRICS_PORT + "/metrics")).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    } catch (java.io.IOException | InterruptedException e) {
+      return "scrape failed: " + e;
     }
   }
 }

@@ -163,8 +163,9 @@ class HttpCheckIT {
       reader.start();
       try {
         org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(90))
-            .until(() -> lines.stream().anyMatch(l -> l.startsWith("http: POST /check on http://127.0.0.1:")));
-        String line = lines.stream().filter(l -> l.startsWith("http: POST /check on")).findFirst().orElseThrow();
+            .until(() -> lines.stream().anyMatch(l -> l.startsWith("http: ") && l.contains(" on http://127.0.0.1:")));
+        String line = lines.stream().filter(l -> l.startsWith("http: ")).findFirst().orElseThrow();
+        assertThat(line).contains("POST /check", "GET /metrics", "GET /ready", "GET /health", "GET /api/status");
         int port = Integer.parseInt(line.substring(line.lastIndexOf(':') + 1).trim());
         HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/check"))
             .timeout(Duration.ofSeconds(60))

@@ -13,6 +13,7 @@ import io.migrationverifier.canonical.CanonicalRow;
 import io.migrationverifier.event.EventCodec;
 import io.migrationverifier.event.Op;
 import io.migrationverifier.event.Watermark;
+import io.migrationverifier.ops.Coverage;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -58,6 +59,33 @@ class SchemaConformanceTest {
       List<JsonNode> health = h.readHealth();
       assertThat(health).isNotEmpty();
       health.forEach(e -> assertValid("health-event.schema.json", e));
+    }
+  }
+
+  @Test
+  void coverageRecordsOfBothKindsConform() throws Exception {
+    assertValid("coverage.schema.json", JSON.readTree(Coverage.encode(
+        Coverage.Entry.snapshot("orders", SOURCE, T, T + 2_000, 1234))));
+    assertValid("coverage.schema.json", JSON.readTree(Coverage.encode(
+        Coverage.Entry.snapshot("orders", TARGET, T, T + 2_000, 0))));
+    JsonNode audit = JSON.readTree(Coverage.encode(Coverage.Entry.audit("orders", T, T + 9_000, 1000, 999, 1, "key")));
+    assertValid("coverage.schema.json", audit);
+    assertThat(audit.has("side") && audit.get("side").isNull()).as("an audit's side is null").isTrue();
+    // and it rejects what the gate would not count
+    assertThat(schema("coverage.schema.json").validate(JSON.readTree(
+        "{\"v\":1,\"table\":\"orders\",\"kind\":\"snapshot\",\"side\":null,\"startedAt\":1,\"completedAt\":2,"
+            + "\"rows\":3}"))).as("a snapshot without side").isNotEmpty();
+    assertThat(schema("coverage.schema.json").validate(JSON.readTree(
+        "{\"v\":1,\"table\":\"orders\",\"kind\":\"audit\",\"side\":null,\"startedAt\":1,\"completedAt\":2}")))
+        .as("an audit without its counts").isNotEmpty();
+  }
+
+  @Test
+  void everySchemaInTheJarIsPublishedInTopologyDocs() throws Exception {
+    try (var files = java.nio.file.Files.list(java.nio.file.Path.of("src/main/resources/schemas"))) {
+      assertThat(files.map(f -> f.getFileName().toString()).toList())
+          .as("schemas shipped in the jar but not listed in TopologyDocs.SCHEMAS (so not in topology-docs/)")
+          .containsExactlyInAnyOrderElementsOf(TopologyDocs.SCHEMAS);
     }
   }
 }
