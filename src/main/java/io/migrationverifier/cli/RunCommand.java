@@ -86,11 +86,15 @@ final class RunCommand implements Callable<Integer> {
     HttpEndpoint http = null;
     if (c.http().enabled()) {
       try {
-        http = OpsEndpoint.build(c, pipeline, metrics).start(c.http().bind(), c.http().port(), 4);
+        http = OpsEndpoint.build(c, pipeline, metrics);
+        http.start(c.http().bind(), c.http().port(), 4);
       } catch (IOException | RuntimeException e) {
         err.println("http: cannot listen on " + c.http().bind() + ":" + c.http().port() + " (" + e.getMessage()
             + "): set http.port to a free port (0 = any), or http.enabled: false");
         err.flush();
+        if (http != null) {
+          http.close(); // the status model's threads and clients
+        }
         pipeline.close();
         metrics.close();
         return ExitCodes.FAILURE;

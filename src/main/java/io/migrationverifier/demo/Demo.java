@@ -502,13 +502,18 @@ public final class Demo {
     if (pipeline.streams() != null) {
       metrics.bind(pipeline.streams());
     }
+    HttpEndpoint ep = null;
     try {
-      HttpEndpoint ep = OpsEndpoint.build(config, pipeline, metrics).start(config.http().bind(), config.http().port(), 2);
+      ep = OpsEndpoint.build(config, pipeline, metrics);
+      ep.start(config.http().bind(), config.http().port(), 2);
       out.printf("demo: status page on http://%s:%d/ (metrics on /metrics)%n", ep.address().getHostString(),
           ep.address().getPort());
       out.flush();
       return ep;
     } catch (IOException | RuntimeException e) {
+      if (ep != null) {
+        ep.close();
+      }
       out.println("demo: no status page (" + e.getMessage() + "); set http.port to a free port or 0");
       return null;
     }

@@ -220,6 +220,25 @@ public final class Metrics implements CaptureListener, VerifyListener, RepairLis
     }).set(isStalled ? 1 : 0);
   }
 
+  /**
+   * The partition's task left this process (rebalance, shutdown): its per-partition gauges go, or
+   * the old owner's watermark lag would grow forever and page someone.
+   */
+  @Override
+  public void partitionClosed(int partition) {
+    String p = Integer.toString(partition);
+    for (Side side : Side.values()) {
+      String k = side.id() + "/" + partition;
+      verifyWatermarks.remove(k);
+      stalled.remove(k);
+    }
+    for (String name : List.of("verifier.watermark.lag", "verifier.side.stalled")) {
+      for (var m : registry.find(name).tag("partition", p).meters()) {
+        registry.remove(m);
+      }
+    }
+  }
+
   // ---- repair --------------------------------------------------------------------------------
 
   @Override

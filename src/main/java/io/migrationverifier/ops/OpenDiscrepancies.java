@@ -10,9 +10,11 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -29,15 +31,47 @@ import org.slf4j.LoggerFactory;
  * record key decides (the topic is keyed per row, so a row's records stay in one partition, in
  * order). A {@code MISSING_IN_TARGET}, {@code UNEXPECTED_IN_TARGET} or {@code VALUE_MISMATCH} record
  * opens (or replaces) the row's discrepancy; {@code RESOLVED} or a tombstone closes it.
+ *
+ * <p>Bounded for the process it runs in (the status page shares a JVM with capture, verify and
+ * repair, and weeks before cutover a half-filled target can hold millions of open rows): every open
+ * row costs a compact entry (its table, kind and detection time), counts per table and kind are kept
+ * as records arrive, and only the {@value #RETAINED} newest discrepancies are kept whole, rows and
+ * field diffs included, for the page.
  */
 public final class OpenDiscrepancies {
   private static final Logger LOG = LoggerFactory.getLogger(OpenDiscrepancies.class);
-  /** Newest first; ties in a stable order so that equal boards print alike. */
-  private static final Comparator<Discrepancy> NEWEST_FIRST = Comparator.comparingLong(Discrepancy::detectedAt)
-      .reversed().thenComparing(Discrepancy::table).thenComparing(d -> d.key().toString());
+  /** Open discrepancies kept whole (the page lists at most 200). */
+  public static final int RETAINED = 1000;
 
-  private final Map<String, Discrepancy> byKey = new HashMap<>();
+  /** One table's open discrepancies: counts by kind and the oldest detection time (null when none is open). */
+  public record TableSummary(String table, Map<DiscrepancyKind, Integer> byKind, int open, Long oldestDetectedAt) {}
+
+  /** What is remembered of every open row; {@code key} is the record key, shared with the map's key. */
+  private record Entry(String table, DiscrepancyKind kind, long detectedAt, String key) {}
+
+  /** Newest first; ties by record key so that equal boards list alike. */
+  private static final Comparator<Entry> NEWEST_FIRST = Comparator.comparingLong(Entry::detectedAt).reversed()
+      .thenComparing(Entry::key);
+
+  private final Map<String, Entry> byKey = new HashMap<>();
+  private final Map<String, Counts> tables = new HashMap<>();
+  private final TreeMap<Entry, Discrepancy> newest = new TreeMap<>(NEWEST_FIRST);
   private int malformed;
+
+  /** Per table: open rows by kind, and detection times as a multiset (its first key is the oldest). */
+  private static final class Counts {
+    final Map<DiscrepancyKind, Integer> byKind = new EnumMap<>(DiscrepancyKind.class);
+    final TreeMap<Long, Integer> detected = new TreeMap<>();
+    int open;
+
+    void add(Entry e, int sign) {
+      open += sign;
+      byKind.merge(e.kind(), sign, Integer::sum);
+      byKind.remove(e.kind(), 0);
+      detected.merge(e.detectedAt(), sign, Integer::sum);
+      detected.remove(e.detectedAt(), 0);
+    }
+  }
 
   /**
    * Applies one record of the topic, in the topic's order. A value that cannot be read (or a record
@@ -49,7 +83,7 @@ public final class OpenDiscrepancies {
         count();
       } else {
         synchronized (this) {
-          byKey.remove(new String(key, StandardCharsets.UTF_8));
+          close(new String(key, StandardCharsets.UTF_8));
         }
       }
       return;
@@ -66,11 +100,28 @@ public final class OpenDiscrepancies {
     String k = key != null ? new String(key, StandardCharsets.UTF_8)
         : new String(CanonicalKey.of(d.table(), d.key()).toBytes(), StandardCharsets.UTF_8);
     synchronized (this) {
-      if (d.kind() == DiscrepancyKind.RESOLVED) {
-        byKey.remove(k);
-      } else {
-        byKey.put(k, d);
+      close(k);
+      if (d.kind() != DiscrepancyKind.RESOLVED) {
+        Entry e = new Entry(d.table(), d.kind(), d.detectedAt(), k);
+        byKey.put(k, e);
+        tables.computeIfAbsent(e.table(), t -> new Counts()).add(e, 1);
+        newest.put(e, d);
+        if (newest.size() > RETAINED) {
+          newest.pollLastEntry(); // the oldest: its counts stay, its rows are let go
+        }
       }
+    }
+  }
+
+  private void close(String key) {
+    Entry e = byKey.remove(key);
+    if (e != null) {
+      Counts c = tables.get(e.table());
+      c.add(e, -1);
+      if (c.open == 0) {
+        tables.remove(e.table());
+      }
+      newest.remove(e);
     }
   }
 
@@ -78,10 +129,24 @@ public final class OpenDiscrepancies {
     malformed++;
   }
 
-  /** The open discrepancies, newest {@code detectedAt} first. */
+  /**
+   * The newest open discrepancies, whole, newest {@code detectedAt} first: all of them up to
+   * {@value #RETAINED}, else the newest ones kept ({@link #openCount()} says how many are open).
+   */
   public synchronized List<Discrepancy> open() {
-    List<Discrepancy> out = new ArrayList<>(byKey.values());
-    out.sort(NEWEST_FIRST);
+    return new ArrayList<>(newest.values());
+  }
+
+  /** How many rows have an open discrepancy. */
+  public synchronized int openCount() {
+    return byKey.size();
+  }
+
+  /** Per table with open discrepancies: the counts by kind and the oldest detection time. */
+  public synchronized Map<String, TableSummary> summary() {
+    Map<String, TableSummary> out = new TreeMap<>();
+    tables.forEach((t, c) -> out.put(t, new TableSummary(t, Map.copyOf(c.byKind), c.open,
+        c.detected.isEmpty() ? null : c.detected.firstKey())));
     return out;
   }
 
@@ -197,12 +262,17 @@ public final class OpenDiscrepancies {
           }
         } catch (WakeupException e) {
           return; // close()
-        } catch (KafkaException e) {
+        } catch (KafkaException | IllegalStateException e) {
           // a broker away (timeouts), a topic deleted and recreated, an authorization change: start over
+          // (anything else escaping would end the thread and freeze the board: it is logged below)
           if (!failing) {
             LOG.warn("following {} on {}: {}; retrying every {} s", topic, bootstrap, e.toString(), RETRY.toSeconds());
             failing = true;
           }
+          pause();
+        } catch (RuntimeException e) {
+          LOG.error("following {} failed: {}; starting over in {} s", topic, e.toString(), RETRY.toSeconds(), e);
+          failing = true;
           pause();
         } finally {
           consumer = null;

@@ -21,8 +21,9 @@ import org.apache.kafka.streams.KafkaStreams;
  *   <li>{@code GET /} the status page, {@code GET /api/status} its data ({@link StatusModel});
  *   <li>{@code GET /health} liveness: 200 unless a role failed (then 503: restart the process);
  *   <li>{@code GET /ready} readiness: 200 when the verify role's streams are RUNNING, each capture
- *       of this process is running and has produced (its first batch or heartbeat acknowledged) and
- *       the repair role is not stopped; otherwise 503 with the reasons;
+ *       of this process is running, has produced and (with heartbeats) its watermark moved within
+ *       the last minute (or 20 heartbeat intervals), and the repair role is not stopped; otherwise
+ *       503 with the reasons;
  *   <li>{@code GET /metrics} Prometheus text ({@link Metrics});
  *   <li>{@code GET /topology} the verify topology as Kafka Streams describes it;
  *   <li>{@code POST /check} the on-demand check of one key ({@link CheckRoute}).
@@ -32,17 +33,26 @@ public final class OpsEndpoint {
   static final String PAGE = "/io/migrationverifier/ops/status/index.html";
   /** The content type of the Prometheus text exposition. */
   public static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4";
+  /** A capture's watermark may stand still this long (or 20 heartbeat intervals) before it is not ready. */
+  static final long STALE_WATERMARK_MIN_MS = 60_000;
 
   private OpsEndpoint() {}
 
   /** Every route, not started; closing the endpoint closes the status model and the check's resources. */
   public static HttpEndpoint build(VerifierConfig config, Pipeline pipeline, Metrics metrics) {
     List<String> roles = pipeline.roles().stream().map(Role::id).toList();
-    StatusModel status = new StatusModel(config, pipeline.bootstrapServers(), metrics,
-        () -> readiness(pipeline, metrics), roles).start();
     String topology = VerifyTopology.build(config, VerifyListener.NONE).describe().toString();
     byte[] page = page();
-    return CheckRoute.endpoint(config, pipeline.bootstrapServers())
+    StatusModel status = new StatusModel(config, pipeline.bootstrapServers(), metrics,
+        () -> readiness(pipeline, metrics), roles).start();
+    HttpEndpoint endpoint;
+    try {
+      endpoint = CheckRoute.endpoint(config, pipeline.bootstrapServers());
+    } catch (RuntimeException e) {
+      status.close();
+      throw e;
+    }
+    return endpoint
         .route("GET", "/", req -> new HttpEndpoint.Response(200, "text/html", page))
         .route("GET", "/api/status", req -> HttpEndpoint.Response.json(200, status.json()))
         .route("GET", "/health", req -> pipeline.failure().isDone()
@@ -80,6 +90,15 @@ public final class OpsEndpoint {
         why.add(role.id() + ": not running");
       } else if (metrics.captureWatermark(side) == Long.MIN_VALUE) {
         why.add(role.id() + ": connecting (nothing produced yet)");
+      } else if (pipeline.config().capture().heartbeatEnabled()) {
+        // heartbeats move a streaming capture's watermark even when the database is idle: a watermark
+        // standing still means the capture lost its database (Debezium retrying) or is snapshotting
+        long lag = System.currentTimeMillis() - metrics.captureWatermark(side);
+        long limit = Math.max(STALE_WATERMARK_MIN_MS, 20 * pipeline.config().capture().heartbeatInterval().toMillis());
+        if (lag > limit) {
+          why.add(role.id() + ": watermark " + lag / 1000 + " s behind (snapshotting, or not receiving changes from"
+              + " its database)");
+        }
       }
     }
     RepairWorker repair = pipeline.repair();

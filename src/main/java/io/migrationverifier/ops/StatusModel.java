@@ -73,9 +73,14 @@ public final class StatusModel implements AutoCloseable {
 
   /** Starts following the topics and sampling. */
   public StatusModel start() {
-    follower = OpenDiscrepancies.follow(config, bootstrap);
-    currency = CaptureCurrency.open(config, bootstrap);
-    admin = OpsKafka.admin(config, bootstrap, Duration.ofSeconds(10));
+    try {
+      follower = OpenDiscrepancies.follow(config, bootstrap);
+      currency = CaptureCurrency.open(config, bootstrap);
+      admin = OpsKafka.admin(config, bootstrap, Duration.ofSeconds(10));
+    } catch (RuntimeException e) {
+      close(); // what did start must not outlive the failed start
+      throw e;
+    }
     sampler = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "status-sampler");
       t.setDaemon(true);
@@ -92,7 +97,8 @@ public final class StatusModel implements AutoCloseable {
   private void sampleQuietly() {
     try {
       sample();
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
+      // a scheduled task that throws is never run again: catch everything, the figures must not freeze
       // the page shows the last good figures; the next sample tries again
       LOG.warn("status sample failed: {}", e.toString());
     }
@@ -128,31 +134,30 @@ public final class StatusModel implements AutoCloseable {
         series.removeFirst();
       }
     }
-    updateOpenFigures(follower.board().open(), now);
+    updateOpenFigures(follower.board().summary(), now);
     watermarks = currency.read();
     repairsDlq = depth(config.topics().repairsDlq());
     changesDlq = depth(config.topics().changesDlq());
-    metrics.setTopicFigure("verifier.dlq.depth", Tags.of("topic", "repairs"), Math.max(0, repairsDlq));
-    metrics.setTopicFigure("verifier.dlq.depth", Tags.of("topic", "changes"), Math.max(0, changesDlq));
+    // unknown (a broker hiccup): keep the last known depth rather than report an empty DLQ
+    if (repairsDlq >= 0) {
+      metrics.setTopicFigure("verifier.dlq.depth", Tags.of("topic", "repairs"), repairsDlq);
+    }
+    if (changesDlq >= 0) {
+      metrics.setTopicFigure("verifier.dlq.depth", Tags.of("topic", "changes"), changesDlq);
+    }
   }
 
-  private void updateOpenFigures(List<Discrepancy> open, long now) {
+  private void updateOpenFigures(Map<String, OpenDiscrepancies.TableSummary> open, long now) {
     for (TableConfig t : config.tables()) {
-      Map<DiscrepancyKind, Integer> byKind = new EnumMap<>(DiscrepancyKind.class);
-      long oldest = 0;
-      for (Discrepancy d : open) {
-        if (d.table().equals(t.name())) {
-          byKind.merge(d.kind(), 1, Integer::sum);
-          oldest = Math.max(oldest, now - d.detectedAt());
-        }
-      }
+      OpenDiscrepancies.TableSummary sum = open.get(t.name());
       for (DiscrepancyKind k : DiscrepancyKind.values()) {
         if (k != DiscrepancyKind.RESOLVED) {
           metrics.setTopicFigure("verifier.discrepancies.open", Tags.of("table", t.name(), "kind", k.name()),
-              byKind.getOrDefault(k, 0));
+              sum == null ? 0 : sum.byKind().getOrDefault(k, 0));
         }
       }
-      metrics.setTopicFigure("verifier.discrepancies.oldest.open.age", Tags.of("table", t.name()), oldest / 1000.0);
+      metrics.setTopicFigure("verifier.discrepancies.oldest.open.age", Tags.of("table", t.name()),
+          sum == null || sum.oldestDetectedAt() == null ? 0 : Math.max(0, now - sum.oldestDetectedAt()) / 1000.0);
     }
   }
 
@@ -197,10 +202,12 @@ public final class StatusModel implements AutoCloseable {
     ArrayNode roleList = root.putArray("roles");
     roles.forEach(roleList::add);
     root.put("caughtUp", follower.caughtUp());
-    List<Discrepancy> open = follower.board().open();
+    OpenDiscrepancies board = follower.board();
+    Map<String, OpenDiscrepancies.TableSummary> summary = board.summary();
+    List<Discrepancy> open = board.open();
     ArrayNode tables = root.putArray("tables");
     for (TableConfig t : config.tables()) {
-      tables.add(table(t.name(), open, now));
+      tables.add(table(t.name(), summary.get(t.name()), now));
     }
     ArrayNode shown = root.putArray("open");
     for (Discrepancy d : open.subList(0, Math.min(OPEN_SHOWN, open.size()))) {
@@ -210,7 +217,7 @@ public final class StatusModel implements AutoCloseable {
         throw new java.io.UncheckedIOException(e); // our own encoding reads back
       }
     }
-    root.put("openTotal", open.size());
+    root.put("openTotal", board.openCount());
     ObjectNode dlq = root.putObject("dlq");
     putCount(dlq, "repairs", repairsDlq);
     putCount(dlq, "changes", changesDlq);
@@ -234,28 +241,23 @@ public final class StatusModel implements AutoCloseable {
     return root;
   }
 
-  private ObjectNode table(String name, List<Discrepancy> open, long now) {
+  private ObjectNode table(String name, OpenDiscrepancies.TableSummary open, long now) {
     ObjectNode n = CheckJson.JSON.createObjectNode();
     n.put("table", name);
-    Map<DiscrepancyKind, Integer> byKind = new EnumMap<>(DiscrepancyKind.class);
-    Long oldest = null;
-    for (Discrepancy d : open) {
-      if (d.table().equals(name)) {
-        byKind.merge(d.kind(), 1, Integer::sum);
-        oldest = Math.max(oldest == null ? 0 : oldest, now - d.detectedAt());
-      }
-    }
-    int openCount = byKind.values().stream().mapToInt(Integer::intValue).sum();
+    int openCount = open == null ? 0 : open.open();
     long pending = metrics.pending(name);
     n.put("state", openCount > 0 ? "open" : pending > 0 ? "pending" : "agree");
     n.put("open", openCount);
     n.put("pending", pending);
     ObjectNode kinds = n.putObject("openByKind");
-    byKind.forEach((k, c) -> kinds.put(k.name(), c));
-    if (oldest == null) {
+    if (open != null) {
+      open.byKind().entrySet().stream().sorted(Map.Entry.comparingByKey())
+          .forEach(e -> kinds.put(e.getKey().name(), e.getValue()));
+    }
+    if (open == null || open.oldestDetectedAt() == null) {
       n.putNull("oldestOpenAgeMs");
     } else {
-      n.put("oldestOpenAgeMs", oldest);
+      n.put("oldestOpenAgeMs", Math.max(0, now - open.oldestDetectedAt()));
     }
     long[] c = metrics.changes(name);
     ObjectNode changes = n.putObject("changes");

@@ -205,6 +205,10 @@ public final class Pipeline implements AutoCloseable {
     startRepair();
   }
 
+  public VerifierConfig config() {
+    return config;
+  }
+
   public Set<Role> roles() {
     return roles;
   }

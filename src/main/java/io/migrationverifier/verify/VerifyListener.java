@@ -38,4 +38,7 @@ public interface VerifyListener {
   default void watermark(int partition, Side side, long watermark) {}
 
   default void stalled(int partition, Side side, boolean stalled) {}
+
+  /** The partition's task was closed in this instance (it moved away, or the instance stops). */
+  default void partitionClosed(int partition) {}
 }

@@ -121,6 +121,12 @@ class MetricsDocTest {
       m.resumed(10);
       assertThat(m.scrape()).contains("verifier_disagreements_pending{table=\"orders\"} 0.0")
           .contains("verifier_repair_paused 0.0");
+      // a partition that moved to another instance leaves no gauge behind to grow stale
+      m.partitionClosed(0);
+      assertThat(m.scrape()).doesNotContain("verifier_watermark_lag_seconds{partition=\"0\"")
+          .doesNotContain("verifier_side_stalled{partition=\"0\"");
+      m.watermark(0, Side.SOURCE, System.currentTimeMillis());
+      assertThat(m.scrape()).contains("verifier_watermark_lag_seconds{partition=\"0\",side=\"source\"}");
     }
   }
 }

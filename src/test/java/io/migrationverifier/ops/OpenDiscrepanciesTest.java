@@ -70,6 +70,38 @@ class OpenDiscrepanciesTest {
     assertThat(b.open()).isEmpty();
   }
 
+  /** Millions of open rows must not take the process's heap: only the newest are kept whole. */
+  @Test
+  void onlyTheNewestAreKeptWholeWhileCountsCoverEveryOpenRow() {
+    OpenDiscrepancies b = new OpenDiscrepancies();
+    int n = OpenDiscrepancies.RETAINED + 500;
+    for (int i = 0; i < n; i++) {
+      put(b, d("o" + i, i % 2 == 0 ? DiscrepancyKind.MISSING_IN_TARGET : DiscrepancyKind.VALUE_MISMATCH, "orders", i,
+          T + i));
+    }
+    put(b, d("c", DiscrepancyKind.UNEXPECTED_IN_TARGET, "customers", 1, T + 10));
+    assertThat(b.openCount()).isEqualTo(n + 1);
+    assertThat(b.open()).hasSize(OpenDiscrepancies.RETAINED);
+    assertThat(b.open().get(0).id()).isEqualTo("o" + (n - 1));
+    var orders = b.summary().get("orders");
+    assertThat(orders.open()).isEqualTo(n);
+    assertThat(orders.byKind()).containsEntry(DiscrepancyKind.MISSING_IN_TARGET, n / 2)
+        .containsEntry(DiscrepancyKind.VALUE_MISMATCH, n / 2);
+    assertThat(orders.oldestDetectedAt()).isEqualTo(T);
+    assertThat(b.summary().get("customers").open()).isEqualTo(1);
+
+    // resolving the oldest rows (no longer kept whole) still counts them out
+    put(b, d("r0", DiscrepancyKind.RESOLVED, "orders", 0, T + 5000));
+    put(b, d("r1", DiscrepancyKind.RESOLVED, "orders", 1, T + 5001));
+    orders = b.summary().get("orders");
+    assertThat(orders.open()).isEqualTo(n - 2);
+    assertThat(orders.oldestDetectedAt()).isEqualTo(T + 2);
+    assertThat(orders.byKind()).containsEntry(DiscrepancyKind.MISSING_IN_TARGET, n / 2 - 1);
+    b.apply(key("customers", 1), null); // a tombstone closes too
+    assertThat(b.summary()).doesNotContainKey("customers");
+    assertThat(b.openCount()).isEqualTo(n - 2);
+  }
+
   @Test
   void newestDetectedFirstRegardlessOfArrival() {
     OpenDiscrepancies b = new OpenDiscrepancies();
