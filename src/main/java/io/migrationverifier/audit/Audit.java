@@ -17,6 +17,7 @@ import io.migrationverifier.config.TableConfig;
 import io.migrationverifier.config.VerifierConfig;
 import io.migrationverifier.event.Discrepancy;
 import io.migrationverifier.event.DiscrepancyKind;
+import io.migrationverifier.event.PiiMasker;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -116,6 +117,8 @@ public final class Audit implements AutoCloseable {
   private final Listener listener;
   private final PrintWriter progress;
   private final LongSupplier clock;
+  /** Applied to the discrepancies the audit reports; its comparisons use the exact rows. */
+  private final PiiMasker pii;
   private final ExecutorService sides = Executors.newFixedThreadPool(2, r -> {
     Thread t = new Thread(r, "audit-side");
     t.setDaemon(true);
@@ -132,6 +135,7 @@ public final class Audit implements AutoCloseable {
     this.listener = listener == null ? new Listener() {} : listener;
     this.progress = progress;
     this.clock = System::currentTimeMillis;
+    this.pii = PiiMasker.forConfig(config);
   }
 
   @Override
@@ -544,9 +548,9 @@ public final class Audit implements AutoCloseable {
 
     private Discrepancy discrepancy(KeyCheck.Result r, long divergedSince) {
       long now = r.checkedAt();
-      return new Discrepancy(id(r.key(), now), r.verdict().kind().orElseThrow(), table, r.key().key(),
+      return pii.mask(new Discrepancy(id(r.key(), now), r.verdict().kind().orElseThrow(), table, r.key().key(),
           Discrepancy.DETECTOR_AUDIT, divergedSince, now, r.source() == null ? null : r.source().values(),
-          r.target() == null ? null : r.target().values(), r.fields(), null, null, null, null, clock.getAsLong());
+          r.target() == null ? null : r.target().values(), r.fields(), null, null, null, null, clock.getAsLong()));
     }
 
     // ---- plumbing ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import io.migrationverifier.config.VerifierConfig;
 import io.migrationverifier.event.DeadLetters;
 import io.migrationverifier.event.EventCodec;
 import io.migrationverifier.event.Op;
+import io.migrationverifier.event.OversizeValues;
 import io.migrationverifier.event.Watermark;
 import io.migrationverifier.ops.Coverage;
 import java.io.IOException;
@@ -38,6 +39,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
@@ -72,6 +74,12 @@ public final class CaptureEngine implements AutoCloseable {
   private final String dlqTopic;
   private final Path stateDir;
   private final KafkaProducer<byte[], byte[]> producer;
+  /**
+   * The most bytes of key and value one record may hold: the producer's max.request.size less room
+   * for the record's overhead and headers. A larger record would fail its send, and a failed send
+   * stops the capture (and fails again after every restart).
+   */
+  private final int maxRecordBytes;
   private final Canonicalizer canonicalizer;
   private final Map<String, TableCanonicalizer> byQualifiedName = new HashMap<>();
   private final String heartbeatTable;
@@ -84,6 +92,8 @@ public final class CaptureEngine implements AutoCloseable {
   private Heartbeat heartbeat;
   private int partitions;
 
+  /** The highest PostgreSQL LSN Kafka acknowledged, as last written to {@link ResumeCheck#ACKED_LSN_FILE}. */
+  private long ackedLsn;
   private long lastTs = Long.MIN_VALUE;
   private long emittedWatermark = Long.MIN_VALUE;
   private long snapshotTs = Long.MIN_VALUE;
@@ -116,6 +126,8 @@ public final class CaptureEngine implements AutoCloseable {
     p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
     p.put(ProducerConfig.CLIENT_ID_CONFIG, config.name() + "-capture-" + side.id());
     producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+    maxRecordBytes = Integer.parseInt(p.getProperty(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, "1048576").trim())
+        - 32 * 1024;
     executor = Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(r, "capture-" + side.id());
       t.setDaemon(true);
@@ -144,6 +156,10 @@ public final class CaptureEngine implements AutoCloseable {
     Files.createDirectories(stateDir);
     Path offsets = stateDir.resolve("offsets.dat");
     boolean fresh = !Files.exists(offsets) || Files.size(offsets) == 0;
+    if (!fresh) {
+      // Debezium would resume silently past a hole (a dropped slot is recreated at "now")
+      ResumeCheck.verify(db, side.id(), CaptureNames.slot(config, side), stateDir, offsets);
+    }
     partitions = producer.partitionsFor(topic).size();
     List<String> include = new ArrayList<>(byQualifiedName.keySet());
     if (heartbeatTable != null) {
@@ -216,6 +232,7 @@ public final class CaptureEngine implements AutoCloseable {
       DebeziumEngine.RecordCommitter<ChangeEvent<String, String>> committer) throws InterruptedException {
     List<Future<RecordMetadata>> sends = new ArrayList<>(records.size() + partitions);
     int changes = 0;
+    long batchLsn = 0;
     boolean snapshotCompleted = false;
     for (ChangeEvent<String, String> r : records) {
       if (r.value() == null || r.destination() == null || r.destination().startsWith("__debezium")) {
@@ -227,6 +244,9 @@ public final class CaptureEngine implements AutoCloseable {
       } catch (IOException | RuntimeException e) {
         sends.add(deadLetter(r, e));
         continue;
+      }
+      if (db.dialect() == Dialect.POSTGRES && ch.source() != null) {
+        batchLsn = Math.max(batchLsn, ResumeCheck.maxLsn(ch.source()));
       }
       String table = ch.schemaOrDatabase() + "." + ch.table();
       boolean snapshotRow = isSnapshot(ch);
@@ -263,7 +283,12 @@ public final class CaptureEngine implements AutoCloseable {
         Op op = ch.op();
         io.migrationverifier.event.ChangeEvent ev = io.migrationverifier.event.ChangeEvent.of(side, tc.table().name(),
             key.key(), op, op == Op.DELETE ? null : row, ts, positions.position(ch));
-        sends.add(producer.send(new ProducerRecord<>(topic, key.toBytes(), EventCodec.encode(ev))));
+        byte[] keyBytes = key.toBytes();
+        byte[] value = EventCodec.encode(ev);
+        if (keyBytes.length + value.length > maxRecordBytes) {
+          value = oversize(r, ev, keyBytes, value.length, sends);
+        }
+        sends.add(producer.send(new ProducerRecord<>(topic, keyBytes, value)));
         changes++;
         if (snapshotRow) {
           snapshotRows.merge(tc.table().name(), 1L, Long::sum);
@@ -282,6 +307,17 @@ public final class CaptureEngine implements AutoCloseable {
       }
       coveredSnapshotStart = null;
       snapshotRows.clear();
+    }
+    if (batchLsn > ackedLsn) {
+      // before Debezium may confirm these LSNs to the slot: a slot found ahead of this file on
+      // restart was not advanced by this capture
+      try {
+        ResumeCheck.writeAckedLsn(stateDir, batchLsn);
+      } catch (IOException e) {
+        throw new IllegalStateException("capture " + side.id() + ": cannot write " + stateDir.resolve(
+            ResumeCheck.ACKED_LSN_FILE) + " (" + e.getMessage() + "); stopping without acknowledging the batch", e);
+      }
+      ackedLsn = batchLsn;
     }
     for (ChangeEvent<String, String> r : records) {
       committer.markProcessed(r);
@@ -362,6 +398,38 @@ public final class CaptureEngine implements AutoCloseable {
     return out;
   }
 
+  /**
+   * A row too large for one record still gets compared: its long values are cut (marked, so
+   * different values stay different) while the event keeps the full row's hash, so agreement is
+   * still decided on the whole row. A copy goes to the dead-letter topic (header {@code
+   * RecordTooLargeException}) and is counted, because field diffs and comparison rules of this
+   * row now see cut values.
+   */
+  private byte[] oversize(ChangeEvent<String, String> r, io.migrationverifier.event.ChangeEvent ev, byte[] keyBytes,
+      int fullBytes, List<Future<RecordMetadata>> sends) {
+    byte[] value = null;
+    for (int chars = OversizeValues.FIRST_CUT_CHARS; ; chars /= 2) {
+      value = EventCodec.encode(new io.migrationverifier.event.ChangeEvent(ev.side(), ev.table(), ev.key(), ev.op(),
+          CanonicalRow.of(OversizeValues.cut(ev.row().values(), chars)), ev.hash(), ev.ts(), ev.pos()));
+      if (keyBytes.length + value.length <= maxRecordBytes || chars == 0) {
+        break;
+      }
+    }
+    RecordTooLargeException e = new RecordTooLargeException("change event of " + ev.table() + " " + ev.key() + " (pos "
+        + ev.pos() + ") is " + (keyBytes.length + fullBytes) + " bytes, over the " + maxRecordBytes + " that fit in"
+        + " max.request.size: sent to " + topic + " with long values cut to " + value.length + " bytes (still"
+        + " compared by the full row's hash; field diffs and column rules see the cut values)");
+    LOG.warn("capture {}: {}", side.id(), e.getMessage());
+    listener.deadLettered(side, e);
+    RecordHeaders h = new RecordHeaders();
+    h.add(DeadLetters.EXCEPTION, e.getClass().getName().getBytes(StandardCharsets.UTF_8));
+    h.add(DeadLetters.MESSAGE, e.getMessage().getBytes(StandardCharsets.UTF_8));
+    h.add(DeadLetters.TOPIC, ("debezium:" + r.destination()).getBytes(StandardCharsets.UTF_8));
+    h.add(DeadLetters.CAPTURE_SIDE, side.id().getBytes(StandardCharsets.UTF_8));
+    sends.add(producer.send(new ProducerRecord<>(dlqTopic, null, keyBytes, value, h)));
+    return value;
+  }
+
   private Future<RecordMetadata> deadLetter(ChangeEvent<String, String> r, Exception e) {
     LOG.warn("capture {}: a change event could not be canonicalized and goes to {}: {}", side.id(), dlqTopic,
         e.getMessage());
@@ -374,7 +442,14 @@ public final class CaptureEngine implements AutoCloseable {
     h.add(DeadLetters.TOPIC, ("debezium:" + r.destination()).getBytes(StandardCharsets.UTF_8));
     h.add(DeadLetters.CAPTURE_SIDE, side.id().getBytes(StandardCharsets.UTF_8));
     byte[] key = r.key() == null ? null : r.key().getBytes(StandardCharsets.UTF_8);
-    return producer.send(new ProducerRecord<>(dlqTopic, null, key, r.value().getBytes(StandardCharsets.UTF_8), h));
+    byte[] value = r.value().getBytes(StandardCharsets.UTF_8);
+    int keyLength = key == null ? 0 : key.length;
+    if (keyLength + value.length > maxRecordBytes - DeadLetters.MAX_TRACE_BYTES) {
+      // sent whole, a huge row that failed canonicalization would fail its send and stop the capture
+      h.add(DeadLetters.VALUE_CUT, (keyLength + "," + value.length).getBytes(StandardCharsets.UTF_8));
+      value = java.util.Arrays.copyOf(value, Math.max(0, maxRecordBytes - DeadLetters.MAX_TRACE_BYTES - keyLength));
+    }
+    return producer.send(new ProducerRecord<>(dlqTopic, null, key, value, h));
   }
 
   @Override

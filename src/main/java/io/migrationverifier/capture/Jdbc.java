@@ -4,6 +4,7 @@ import io.migrationverifier.config.DatabaseSettings;
 import io.migrationverifier.config.Dialect;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.util.DriverDataSource;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -63,12 +64,10 @@ public final class Jdbc {
   public static HikariDataSource pool(DatabaseSettings db, String poolName, int maxSize, Duration connectTimeout) {
     HikariConfig h = new HikariConfig();
     h.setPoolName(poolName);
-    h.setJdbcUrl(url(db));
-    h.setDataSourceProperties(driverProperties(db));
-    h.setUsername(db.user());
-    if (!db.password().isEmpty()) {
-      h.setPassword(db.password().reveal());
-    }
+    // HikariCP prints its jdbcUrl and dataSourceProperties at DEBUG, masking only "password": the
+    // driver properties (sslpassword, ...) reach the driver through a DataSource it does not print.
+    h.setDataSource(new DriverDataSource(url(db), null, driverProperties(db), db.user(),
+        db.password().isEmpty() ? null : db.password().reveal()));
     h.setMaximumPoolSize(maxSize);
     h.setMinimumIdle(0);
     h.setAutoCommit(false);

@@ -10,6 +10,7 @@ import io.migrationverifier.config.Side;
 import io.migrationverifier.config.VerifierConfig;
 import io.migrationverifier.event.Discrepancy;
 import io.migrationverifier.event.DiscrepancyKind;
+import io.migrationverifier.event.PiiMasker;
 import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
 import java.util.Arrays;
@@ -56,6 +57,16 @@ public final class KeyCheck {
 
     public boolean consistent() {
       return verdict == Verdict.CONSISTENT;
+    }
+
+    /**
+     * The result as it may be shown or sent: columns with {@code pii} masked in the rows and field
+     * diffs. Its rows' hashes are those of the masked values: compare with the unmasked result.
+     */
+    public Result masked(PiiMasker pii) {
+      String t = key.table();
+      return pii.masks(t) ? new Result(key, verdict, pii.row(t, source), pii.row(t, target), pii.fields(t, fields),
+          checkedAt) : this;
     }
 
     /** The discrepancy event of a difference (detector {@code check}); empty when consistent. */

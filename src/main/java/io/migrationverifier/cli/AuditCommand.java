@@ -7,11 +7,13 @@ import io.migrationverifier.audit.Audit;
 import io.migrationverifier.audit.AuditCheckpoint;
 import io.migrationverifier.canonical.CanonicalKey;
 import io.migrationverifier.canonical.Canonicalizer;
+import io.migrationverifier.config.Identifiers;
 import io.migrationverifier.config.TableConfig;
 import io.migrationverifier.config.VerifierConfig;
 import io.migrationverifier.event.Discrepancy;
 import io.migrationverifier.event.DiscrepancyKind;
 import io.migrationverifier.event.EventCodec;
+import io.migrationverifier.event.RepairEvents;
 import io.migrationverifier.ops.Coverage;
 import io.migrationverifier.ops.HttpEndpoint;
 import io.migrationverifier.ops.Metrics;
@@ -22,13 +24,19 @@ import io.migrationverifier.repair.RepairHandler;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.Future;
 import org.apache.kafka.clients.admin.Admin;
@@ -61,6 +69,9 @@ import picocli.CommandLine.Spec;
         + " records are printed instead.",
         "", "Coverage: once a table's audit completed and its findings were delivered, a record on <name>.coverage"
         + " says so, and `gate` counts the table as compared in full (with an embedded broker nothing is recorded).",
+        "", "Resolution: a discrepancy open on <name>.discrepancies for an audited row that this audit found"
+        + " consistent (detected before the audit began; not after --resume) is closed with a RESOLVED event"
+        + " (detector audit, resolution audit); a difference its --repair repaired, with resolution repaired.",
         "", "Exit codes: 0 no difference (or all repaired by --repair); 3 differences found; 1 runtime failure"
         + " (a database or Kafka unreachable; --resume continues); 2 invalid config or command line."})
 public final class AuditCommand implements Callable<Integer> {
@@ -68,6 +79,10 @@ public final class AuditCommand implements Callable<Integer> {
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration KAFKA_PROBE = Duration.ofSeconds(10);
+  /** RESOLVED by an audit that found the row consistent (or a repair that found it so). */
+  static final String RESOLUTION_AUDIT = "audit";
+  /** RESOLVED by the audit's own --repair. */
+  static final String RESOLUTION_REPAIRED = "repaired";
 
   /** Tests: observes (and may stop) the audit. */
   static volatile Audit.Listener testListener;
@@ -117,6 +132,10 @@ public final class AuditCommand implements Callable<Integer> {
           : cfg.tables().stream().map(TableConfig::name).toList();
       if (!segments.equals("key") && !(segments.startsWith("time:") && segments.length() > 5)) {
         throw new IllegalArgumentException("--segments: \"" + segments + "\" must be key or time:<column>");
+      }
+      if (segments.startsWith("time:") && !Identifiers.isValidPart(segments.substring(5))) {
+        throw new IllegalArgumentException("--segments: \"" + segments.substring(5) + "\" is not a valid column name ("
+            + Identifiers.describeRule() + ")");
       }
       if (!List.of("auto", "jvm", "sql").contains(hashing)) {
         throw new IllegalArgumentException("--hashing: \"" + hashing + "\" must be auto, jvm or sql");
@@ -180,6 +199,7 @@ public final class AuditCommand implements Callable<Integer> {
     List<Audit.TableReport> reports = new ArrayList<>();
     List<ProducerRecord<byte[], byte[]>> unsent = new ArrayList<>();
     List<String> repairLines = new ArrayList<>();
+    List<String> resolvedLines = new ArrayList<>();
     int unrepaired = 0;
     try {
       if (toKafka) {
@@ -204,9 +224,31 @@ public final class AuditCommand implements Callable<Integer> {
           Audit.TableReport r = audit.run(t);
           reports.add(r);
           List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
+          Set<ByteBuffer> confirmed = new HashSet<>();
           for (Discrepancy d : r.discrepancies()) {
-            records.add(new ProducerRecord<>(c.topics().discrepancies(), CanonicalKey.of(d.table(), d.key())
-                .toBytes(), EventCodec.encode(d)));
+            byte[] key = CanonicalKey.of(d.table(), d.key()).toBytes();
+            confirmed.add(ByteBuffer.wrap(key));
+            records.add(new ProducerRecord<>(c.topics().discrepancies(), key, EventCodec.encode(d)));
+          }
+          if (producer != null && r.segmentsResumed() == 0) {
+            // Read now, after the audit: what the stream reported meanwhile is seen too. A row open
+            // there that the audit found consistent agrees since: the stream may never see why (a
+            // change it lost, a fix outside any change, an earlier audit's finding), and `gate`
+            // would stay closed for it forever. Only what was detected before the audit began is
+            // closed: a row that started to differ during the scan may have been read before.
+            // A resumed audit read part of the table in an earlier run: it closes nothing.
+            long now = System.currentTimeMillis();
+            int closed = 0;
+            for (Map.Entry<ByteBuffer, Discrepancy> e : openOf(c, t).entrySet()) {
+              if (!confirmed.contains(e.getKey()) && e.getValue().detectedAt() < started) {
+                records.add(resolved(c, e.getKey().array(), e.getValue(), RESOLUTION_AUDIT, now));
+                closed++;
+              }
+            }
+            if (closed > 0) {
+              resolvedLines.add("table " + t + ": " + closed + (closed == 1 ? " open discrepancy" : " open discrepancies")
+                  + " found consistent by this audit: RESOLVED (audit)");
+            }
           }
           int left = r.differenceCount();
           if (repair && !r.discrepancies().isEmpty()) {
@@ -230,7 +272,14 @@ public final class AuditCommand implements Callable<Integer> {
               }
               repairLines.add(d.table() + " " + d.key() + ": repair " + o.status() + " (" + o.policy() + ")"
                   + (o.reason() == null ? "" : ": " + o.reason()));
-              records.addAll(RepairHandler.outputs(c, CanonicalKey.of(d.table(), d.key()).toBytes(), d, o, now));
+              byte[] key = CanonicalKey.of(d.table(), d.key()).toBytes();
+              records.addAll(RepairHandler.outputs(c, key, d, o, now));
+              if (o.status() == RepairEngine.Status.APPLIED || o.status() == RepairEngine.Status.CONSISTENT) {
+                // after the finding it closes (same key, same partition, sent in order); the stream
+                // resolves it too when it had seen the difference, which is harmless
+                records.add(resolved(c, key, d, o.status() == RepairEngine.Status.APPLIED ? RESOLUTION_REPAIRED
+                    : RESOLUTION_AUDIT, now));
+              }
             }
           }
           unrepaired += left;
@@ -288,9 +337,10 @@ public final class AuditCommand implements Callable<Integer> {
       }
     }
     if (json) {
-      out.println(json(c, reports, unsent, repairLines, toKafka));
+      out.println(json(c, reports, unsent, repairLines, resolvedLines, toKafka));
     } else {
       print(c, reports, unsent, repairLines, toKafka, out);
+      resolvedLines.forEach(out::println);
     }
     out.flush();
     return unrepaired > 0 ? ExitCodes.DIFFERENT : ExitCodes.OK;
@@ -335,7 +385,7 @@ public final class AuditCommand implements Callable<Integer> {
   }
 
   private static String json(VerifierConfig c, List<Audit.TableReport> reports,
-      List<ProducerRecord<byte[], byte[]>> unsent, List<String> repairs, boolean toKafka) {
+      List<ProducerRecord<byte[], byte[]>> unsent, List<String> repairs, List<String> resolved, boolean toKafka) {
     ObjectNode root = JSON.createObjectNode();
     ArrayNode ts = root.putArray("tables");
     for (Audit.TableReport r : reports) {
@@ -369,6 +419,8 @@ public final class AuditCommand implements Callable<Integer> {
     root.put("kafka", toKafka ? "written to " + c.topics().discrepancies() : "embedded: nothing written");
     ArrayNode rep = root.putArray("repairs");
     repairs.forEach(rep::add);
+    ArrayNode res = root.putArray("resolved");
+    resolved.forEach(res::add);
     if (!toKafka) {
       ArrayNode u = root.putArray("unsent");
       for (ProducerRecord<byte[], byte[]> r : unsent) {
@@ -378,6 +430,44 @@ public final class AuditCommand implements Callable<Integer> {
       }
     }
     return root.toString();
+  }
+
+  /**
+   * The discrepancies open now on {@code <name>.discrepancies} for {@code table}, by record key (the
+   * latest record of a key decides, as for {@code gate}; unreadable records are left to {@code gate},
+   * which reports them).
+   */
+  private static Map<ByteBuffer, Discrepancy> openOf(VerifierConfig c, String table) {
+    Map<ByteBuffer, Discrepancy> open = new HashMap<>();
+    Coverage.readTopic(c, c.kafka().bootstrapServers(), c.topics().discrepancies(), "audit-open", rec -> {
+      if (rec.key() == null) {
+        return; // every writer keys a discrepancy by its row
+      }
+      ByteBuffer k = ByteBuffer.wrap(rec.key());
+      Discrepancy d;
+      try {
+        d = rec.value() == null ? null : RepairEvents.decodeDiscrepancy(rec.value());
+      } catch (RuntimeException e) {
+        return;
+      }
+      if (d == null || d.kind() == DiscrepancyKind.RESOLVED || !d.table().equals(table)) {
+        open.remove(k);
+      } else {
+        open.put(k, d);
+      }
+    });
+    return open;
+  }
+
+  /** A RESOLVED event closing {@code open} (detector audit), under the same record key. */
+  private static ProducerRecord<byte[], byte[]> resolved(VerifierConfig c, byte[] key, Discrepancy open,
+      String resolution, long now) {
+    String id = UUID.nameUUIDFromBytes((open.id() + ":resolved:" + resolution + ":" + now)
+        .getBytes(StandardCharsets.UTF_8)).toString();
+    Discrepancy d = new Discrepancy(id, DiscrepancyKind.RESOLVED, open.table(), open.key(), Discrepancy.DETECTOR_AUDIT,
+        open.divergedSince(), open.detectedAt(), null, null, List.of(), open.id(), now, resolution,
+        Math.max(0, now - open.divergedSince()), now);
+    return new ProducerRecord<>(c.topics().discrepancies(), key, EventCodec.encode(d));
   }
 
   /**

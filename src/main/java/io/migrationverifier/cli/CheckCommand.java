@@ -10,6 +10,7 @@ import io.migrationverifier.check.RowReader;
 import io.migrationverifier.config.TableConfig;
 import io.migrationverifier.config.VerifierConfig;
 import io.migrationverifier.event.EventCodec;
+import io.migrationverifier.event.PiiMasker;
 import io.migrationverifier.ops.CheckJson;
 import io.migrationverifier.ops.OnDemandCheck;
 import io.migrationverifier.repair.OpsKafka;
@@ -99,7 +100,7 @@ public final class CheckCommand implements Callable<Integer> {
     }
     KeyCheck.Result r;
     try (RowReader reader = new RowReader(c, canonicalizer)) {
-      r = new KeyCheck(canonicalizer, reader).check(table, k);
+      r = new KeyCheck(canonicalizer, reader).check(table, k).masked(PiiMasker.forConfig(c));
     } catch (IllegalArgumentException e) {
       err.println("--key: " + e.getMessage());
       err.flush();

@@ -3,22 +3,28 @@ package io.migrationverifier.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.migrationverifier.canonical.CanonicalKey;
 import io.migrationverifier.config.CaptureSettings;
 import io.migrationverifier.config.ConfigLoader;
 import io.migrationverifier.config.Side;
 import io.migrationverifier.config.TableConfig;
 import io.migrationverifier.config.VerifierConfig;
-import io.migrationverifier.event.Discrepancy;
 import io.migrationverifier.ops.CaptureCurrency;
 import io.migrationverifier.ops.CaptureCurrency.SideWatermark;
 import io.migrationverifier.ops.Coverage;
 import io.migrationverifier.ops.OpenDiscrepancies;
 import io.migrationverifier.repair.OpsKafka;
 import io.migrationverifier.repair.OpsTime;
+import io.migrationverifier.verify.VerifyTopology;
 import java.io.PrintWriter;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -44,12 +50,16 @@ import picocli.CommandLine.Spec;
 @Command(name = "gate", mixinStandardHelpOptions = true,
     description = "The cutover gate. Exits 0 only when (a) every configured table has been compared in full: by a"
         + " completed initial snapshot on BOTH sides (captured by this deployment) or by a completed `audit` of the"
-        + " table; (b) no discrepancy is open beyond --max-open / --max-age; (c) both captures are current: in"
-        + " every partition of both change topics the newest watermark is within --max-lag of now, and the verify"
-        + " role has processed them up to within --max-lag (else \"nothing open\" proves nothing). Otherwise it"
-        + " prints every reason with its fix and exits 4. Reads <name>.coverage, <name>.discrepancies, the tails"
-        + " of <name>.changes.source|target and the verify role's committed offsets; changes nothing.",
-    footer = {"", "Example: gate --config config/verifier.yaml --max-open 0 --max-lag 2m [--max-age 10m] [--json]",
+        + " table, started after the newest of its change events on <name>.changes.dlq (never compared); (b) no"
+        + " discrepancy is open beyond --max-open / --max-age, no more than --max-pending disagreements are still"
+        + " within their window, and every record of <name>.discrepancies can be read; (c) both captures are"
+        + " current: in every partition of both change topics the newest watermark is within --max-lag of now, and"
+        + " the verify role has processed them up to within --max-lag (else \"nothing open\" proves nothing)."
+        + " Otherwise it prints every reason with its fix and exits 4. Reads <name>.coverage, <name>.discrepancies,"
+        + " <name>.changes.dlq, the verify role's deadline-store changelog and committed offsets, and the tails of"
+        + " <name>.changes.source|target; changes nothing.",
+    footer = {"", "Example: gate --config config/verifier.yaml --max-open 0 --max-pending 0 --max-lag 2m [--max-age 10m]"
+        + " [--json]",
         "", "Durations: 500ms, 30s, 10m, 2h, 1d or ISO-8601 (PT10M).",
         "", "Exit codes: 0 gate open (cut over); 4 gate closed (the reasons are printed); 1 runtime failure (Kafka"
             + " unreachable); 2 invalid config or command line."})
@@ -67,6 +77,11 @@ final class GateCommand implements Callable<Integer> {
   @Option(names = "--max-open", paramLabel = "N", defaultValue = "0",
       description = "Open discrepancies allowed in all (default 0): more than N close the gate.")
   int maxOpen;
+
+  @Option(names = "--max-pending", paramLabel = "N", defaultValue = "0",
+      description = "Disagreements still within their window (not reported yet) allowed in all (default 0): more"
+          + " than N close the gate.")
+  int maxPending;
 
   @Option(names = "--max-age", paramLabel = "DURATION",
       description = "Close the gate when any open discrepancy was detected longer ago than this (e.g. 10m), whatever"
@@ -87,7 +102,7 @@ final class GateCommand implements Callable<Integer> {
   CommandSpec spec;
 
   /** The limits of one run. */
-  record Limits(int maxOpen, Long maxAgeMs, long maxLagMs) {}
+  record Limits(int maxOpen, Long maxAgeMs, long maxLagMs, int maxPending) {}
 
   private record Args(VerifierConfig config, String bootstrap, Limits limits) {}
 
@@ -99,9 +114,12 @@ final class GateCommand implements Callable<Integer> {
       if (maxOpen < 0) {
         throw new IllegalArgumentException("--max-open: " + maxOpen + " must be 0 or more");
       }
+      if (maxPending < 0) {
+        throw new IllegalArgumentException("--max-pending: " + maxPending + " must be 0 or more");
+      }
       Long age = maxAge == null ? null : duration("--max-age", maxAge).toMillis();
       long lag = duration("--max-lag", maxLag).toMillis();
-      return new Args(cfg, OpsKafka.bootstrap(cfg), new Limits(maxOpen, age, lag));
+      return new Args(cfg, OpsKafka.bootstrap(cfg), new Limits(maxOpen, age, lag, maxPending));
     });
     if (a == null) {
       return ExitCodes.INVALID;
@@ -111,14 +129,21 @@ final class GateCommand implements Callable<Integer> {
     try {
       Set<String> topics = topics(c, a.bootstrap());
       Coverage coverage = Coverage.readAll(c, a.bootstrap());
-      OpenDiscrepancies board = OpenDiscrepancies.readAll(c, a.bootstrap());
       List<SideWatermark> watermarks;
       try (CaptureCurrency currency = CaptureCurrency.open(c, a.bootstrap())) {
         watermarks = currency.read();
       }
       long now = System.currentTimeMillis();
+      // The verify role's progress first, what it produced after: it commits its offsets, its stores'
+      // changelogs and its output in one transaction, so everything it processed up to the offsets
+      // read here is in what is read next. And the pending disagreements before the discrepancies: one
+      // that is reported in between is then seen (twice at worst), never missed.
       List<VerifyProgress> progress = verifyProgress(c, a.bootstrap(), watermarks, now);
-      v = Verdict.evaluate(c, config.path, a.limits(), topics, coverage, board, watermarks, progress, now);
+      Pending pending = readPending(c, a.bootstrap());
+      Coverage.ChangeDeadLetters deadLetters = Coverage.readDeadLetters(c, a.bootstrap());
+      Board board = readBoard(c, a.bootstrap());
+      v = Verdict.evaluate(c, config.path, a.limits(), topics, coverage, deadLetters, board, pending, watermarks,
+          progress, now);
     } catch (RuntimeException e) {
       err.println("gate: " + (e.getMessage() != null ? e.getMessage() : e.toString())
           + (e instanceof OpsKafka.KafkaUnavailableException ? "" : " (Kafka at " + a.bootstrap() + ")"));
@@ -183,6 +208,8 @@ final class GateCommand implements Callable<Integer> {
       if (tps.isEmpty()) {
         return out;
       }
+      consumer.assign(tps); // offsets of unassigned partitions make a read_committed consumer log a WARN each
+      consumer.pause(tps);
       Map<TopicPartition, Long> ends = consumer.endOffsets(tps, PROBE);
       for (int i = 0; i < tps.size(); i++) {
         TopicPartition tp = tps.get(i);
@@ -191,7 +218,7 @@ final class GateCommand implements Callable<Integer> {
         long end = ends.get(tp);
         long lag = 0;
         if (at != null && at.offset() < end) {
-          consumer.assign(List.of(tp));
+          consumer.pause(tps); // readToEnd resumes the one it reads
           consumer.seek(tp, at.offset());
           List<ConsumerRecord<byte[], byte[]>> first = new ArrayList<>();
           OpsKafka.readToEnd(consumer, List.of(tp), Map.of(tp, end), r -> !first.add(r));
@@ -210,14 +237,108 @@ final class GateCommand implements Callable<Integer> {
     }
   }
 
+  /**
+   * Disagreements the verify role holds back until their window has passed: the live keys of its
+   * {@code verify-deadlines} store, per table. They are on no topic but the store's changelog, yet a
+   * row that exists only in the target is one of them for a whole window.
+   *
+   * @param byTable    live keys per table (a key whose table cannot be read counts under "?")
+   * @param changelog  the changelog topic read
+   * @param exists     false when the changelog does not exist (the verify role never started)
+   */
+  record Pending(Map<String, Integer> byTable, String changelog, boolean exists) {
+    int total() {
+      return byTable.values().stream().mapToInt(Integer::intValue).sum();
+    }
+  }
+
+  /** The changelog topic of the verify role's deadline store (Kafka Streams: application id, store, "changelog"). */
+  static String deadlineChangelog(VerifierConfig c) {
+    return c.topics().verifyApplicationId() + "-" + VerifyTopology.DEADLINE_STORE + "-changelog";
+  }
+
+  /**
+   * Reads the deadline store's changelog (compacted; read_committed, as the verify role writes it in
+   * its exactly-once transactions): key = 8-byte deadline + the row's record key, an empty value
+   * while the disagreement waits, a tombstone once it was reported or the row agreed again.
+   */
+  static Pending readPending(VerifierConfig c, String bootstrap) {
+    String topic = deadlineChangelog(c);
+    Set<ByteBuffer> live = new HashSet<>();
+    boolean exists = Coverage.readTopic(c, bootstrap, topic, "gate-pending", r -> {
+      if (r.key() != null) {
+        if (r.value() == null) {
+          live.remove(ByteBuffer.wrap(r.key()));
+        } else {
+          live.add(ByteBuffer.wrap(r.key()));
+        }
+      }
+    });
+    Map<String, Integer> byTable = new TreeMap<>();
+    for (ByteBuffer k : live) {
+      byte[] b = k.array();
+      String table;
+      try {
+        table = CanonicalKey.parse(Arrays.copyOfRange(b, Math.min(8, b.length), b.length)).table();
+      } catch (RuntimeException e) {
+        table = "?"; // still a disagreement held back: it counts
+      }
+      byTable.merge(table, 1, Integer::sum);
+    }
+    return new Pending(byTable, topic, exists);
+  }
+
+  /** Where a record is. */
+  record At(int partition, long offset) {}
+
+  /**
+   * The open discrepancies, and the records of {@code <name>.discrepancies} that cannot be read and
+   * were not superseded by a later record of the same key: any of them may be an open discrepancy.
+   */
+  record Board(OpenDiscrepancies open, List<At> unreadable) {}
+
+  static Board readBoard(VerifierConfig c, String bootstrap) {
+    OpenDiscrepancies board = new OpenDiscrepancies();
+    Map<ByteBuffer, At> unreadable = new HashMap<>();
+    List<At> keyless = new ArrayList<>();
+    Coverage.readTopic(c, bootstrap, c.topics().discrepancies(), "gate-discrepancies", r -> {
+      int before = board.malformed();
+      board.apply(r.key(), r.value());
+      ByteBuffer k = r.key() == null ? null : ByteBuffer.wrap(r.key());
+      if (k != null) {
+        unreadable.remove(k); // the latest record of a key decides, and a compacted topic drops the older ones
+      }
+      if (board.malformed() > before) {
+        At at = new At(r.partition(), r.offset());
+        if (k == null) {
+          keyless.add(at);
+        } else {
+          unreadable.put(k, at);
+        }
+      }
+    });
+    List<At> all = new ArrayList<>(keyless);
+    all.addAll(unreadable.values());
+    all.sort(Comparator.comparingInt(At::partition).thenComparingLong(At::offset));
+    return new Board(board, all);
+  }
+
   /** One reason the gate is closed: which check, about what (a table, or a side), and what to do. */
   record Reason(String check, String table, Side side, List<Integer> partitions, String message) {}
 
-  /** Per table: how it was compared in full, and its open discrepancies. */
+  /**
+   * Per table: how it was compared in full, whether changes that went to the dead-letter topic since
+   * void that, its open discrepancies and its disagreements still within their window.
+   *
+   * @param comparedSince start of its latest coverage ({@link Coverage#comparedSince}); null: never compared in full
+   * @param deadLettered  its change events on {@code <name>.changes.dlq} written since then (all of them without coverage)
+   * @param newestDeadLetter the newest of them, or null
+   */
   record TableVerdict(String table, Optional<Coverage.Entry> snapshotSource, Optional<Coverage.Entry> snapshotTarget,
-      Optional<Coverage.Entry> audit, int open, Long oldestOpenAgeMs) {
+      Optional<Coverage.Entry> audit, Long comparedSince, int deadLettered, Long newestDeadLetter, int open,
+      Long oldestOpenAgeMs, int pending) {
     boolean compared() {
-      return snapshotSource.isPresent() && snapshotTarget.isPresent() || audit.isPresent();
+      return comparedSince != null && deadLettered == 0;
     }
   }
 
@@ -225,58 +346,113 @@ final class GateCommand implements Callable<Integer> {
   record CaptureVerdict(Side side, int partition, Long watermark, Long lagMs, boolean current) {}
 
   /** The outcome, computed without Kafka from what was read (so it is testable on plain values). */
-  record Verdict(String name, long now, Limits limits, List<TableVerdict> tables, int openTotal, int malformed,
-      List<CaptureVerdict> captures, List<VerifyProgress> verify, List<Reason> reasons) {
+  record Verdict(String name, long now, Limits limits, List<TableVerdict> tables, int openTotal, List<At> unreadable,
+      int pendingTotal, int unattributedDeadLetters, List<CaptureVerdict> captures, List<VerifyProgress> verify,
+      List<Reason> reasons) {
 
     boolean open() {
       return reasons.isEmpty();
     }
 
     static Verdict evaluate(VerifierConfig c, Path configPath, Limits limits, Set<String> topics, Coverage coverage,
-        OpenDiscrepancies board, List<SideWatermark> watermarks, List<VerifyProgress> verify, long now) {
+        Coverage.ChangeDeadLetters deadLetters, Board board, Pending pending, List<SideWatermark> watermarks,
+        List<VerifyProgress> verify, long now) {
       String cfg = configPath == null ? "<file>" : configPath.toString();
       List<Reason> reasons = new ArrayList<>();
       String discrepancyTopic = c.topics().discrepancies();
+      String dlq = c.topics().changesDlq();
       if (!topics.contains(discrepancyTopic)) {
         reasons.add(new Reason("verify", null, null, List.of(), discrepancyTopic + " does not exist: the verify role"
             + " has never run against this cluster, so nothing was compared; start `run --config " + cfg + "`"));
+      } else if (!pending.exists()) {
+        reasons.add(new Reason("pending", null, null, List.of(), pending.changelog() + " does not exist: the verify"
+            + " role (" + c.topics().verifyApplicationId() + ") has never started, so no change was compared and"
+            + " disagreements within their window cannot be seen; start `run --config " + cfg
+            + "` (or with --roles verify)"));
+      }
+      if (!board.unreadable().isEmpty()) {
+        List<At> at = board.unreadable();
+        Map<Integer, List<Long>> byPartition = at.stream().collect(Collectors.groupingBy(At::partition, TreeMap::new,
+            Collectors.mapping(At::offset, Collectors.toList())));
+        String where = byPartition.entrySet().stream().map(e -> "partition " + e.getKey() + " "
+            + (e.getValue().size() == 1 ? "offset " : "offsets ") + e.getValue().stream().limit(5)
+                .map(String::valueOf).collect(Collectors.joining(", ")) + (e.getValue().size() > 5 ? ", …" : ""))
+            .collect(Collectors.joining("; "));
+        At first = at.get(0);
+        reasons.add(new Reason("unreadable", null, null, byPartition.keySet().stream().toList(),
+            plural(at.size(), "record", "records") + " of " + discrepancyTopic + " cannot be read (" + where
+                + "): a discrepancy in " + (at.size() == 1 ? "it" : "them") + " would be invisible. Inspect "
+                + (at.size() == 1 ? "it" : "the first") + " (`kafka-console-consumer --topic " + discrepancyTopic
+                + " --partition " + first.partition() + " --offset " + first.offset() + " --max-messages 1"
+                + " --property print.key=true`), fix its writer; a later record with the same key (e.g. a"
+                + " tombstone) supersedes it"));
       }
 
-      List<Discrepancy> open = board.open();
-      Map<String, List<Discrepancy>> openByTable = open.stream()
-          .collect(Collectors.groupingBy(Discrepancy::table, TreeMap::new, Collectors.toList()));
+      Map<String, OpenDiscrepancies.TableSummary> open = board.open().summary();
+      int openTotal = board.open().openCount();
       List<TableVerdict> tables = new ArrayList<>();
+      Long coveredSinceAll = Long.MAX_VALUE; // the earliest coverage start of all tables; null: one has none
       for (TableConfig t : c.tables()) {
-        List<Discrepancy> mine = openByTable.getOrDefault(t.name(), List.of());
+        OpenDiscrepancies.TableSummary mine = open.get(t.name());
+        Long since = coverage.comparedSince(t.name());
+        coveredSinceAll = since == null || coveredSinceAll == null ? null : Math.min(coveredSinceAll, since);
+        // strictly after: coverage that started when the change was dead-lettered may have missed it
+        int dead = since == null ? deadLetters.of(t.name(), null) : deadLetters.of(t.name(), since);
         TableVerdict tv = new TableVerdict(t.name(), coverage.snapshot(t.name(), Side.SOURCE),
-            coverage.snapshot(t.name(), Side.TARGET), coverage.audit(t.name()), mine.size(),
-            mine.isEmpty() ? null : now - oldest(mine));
+            coverage.snapshot(t.name(), Side.TARGET), coverage.audit(t.name()), since, dead,
+            deadLetters.newest(t.name()), mine == null ? 0 : mine.open(),
+            mine == null || mine.oldestDetectedAt() == null ? null : now - mine.oldestDetectedAt(),
+            pending.byTable().getOrDefault(t.name(), 0));
         tables.add(tv);
-        if (!tv.compared()) {
+        if (since == null) {
           reasons.add(new Reason("coverage", t.name(), null, List.of(), notCompared(c, cfg, tv)));
+        } else if (dead > 0) {
+          reasons.add(new Reason("coverage", t.name(), null, List.of(), plural(dead, "change event", "change events")
+              + " of " + t.name() + " went to " + dlq + " (newest " + OpsTime.format(tv.newestDeadLetter())
+              + ") since its latest comparison in full started (" + OpsTime.format(since) + "): the verifier never"
+              + " compared " + (dead == 1 ? "it" : "them") + ". Fix the cause (the records' __streams.errors.*"
+              + " headers say what it is), then run `audit --config " + cfg + " --table " + t.name() + "`: an audit"
+              + " started after them compares the table in full again"));
         }
       }
+      int unattributed = deadLetters.unattributed(coveredSinceAll == null ? null : coveredSinceAll);
+      if (unattributed > 0) {
+        reasons.add(new Reason("dlq", null, null, List.of(), plural(unattributed, "change event", "change events")
+            + " on " + dlq + " (newest " + OpsTime.format(deadLetters.newestUnattributed()) + ") could not be"
+            + " attributed to a configured table, and not every table was compared in full after them: inspect them"
+            + " (their __streams.errors.* headers say what failed and where they came from), fix the cause, then"
+            + " audit the tables they may belong to, or all of them (`audit --config " + cfg + "`)"));
+      }
 
-      boolean tooMany = open.size() > limits.maxOpen();
-      for (Map.Entry<String, List<Discrepancy>> e : openByTable.entrySet()) {
-        List<Discrepancy> ds = e.getValue();
-        long oldestAge = now - oldest(ds);
+      boolean tooMany = openTotal > limits.maxOpen();
+      for (OpenDiscrepancies.TableSummary ds : open.values()) {
+        long oldestAge = ds.oldestDetectedAt() == null ? 0 : now - ds.oldestDetectedAt();
         boolean tooOld = limits.maxAgeMs() != null && oldestAge > limits.maxAgeMs();
         if (!tooMany && !tooOld) {
           continue;
         }
-        String kinds = ds.stream().collect(Collectors.groupingBy(d -> d.kind().name(), TreeMap::new,
-            Collectors.counting())).entrySet().stream().map(k -> k.getValue() + " " + k.getKey())
+        String kinds = new TreeMap<>(ds.byKind()).entrySet().stream().map(k -> k.getValue() + " " + k.getKey().name())
             .collect(Collectors.joining(", "));
-        String limit = tooMany ? open.size() + " open in all, more than --max-open " + limits.maxOpen() : "";
+        String limit = tooMany ? openTotal + " open in all, more than --max-open " + limits.maxOpen() : "";
         if (tooOld) {
           limit += (limit.isEmpty() ? "" : "; ") + "older than --max-age " + age(limits.maxAgeMs());
         }
-        reasons.add(new Reason("open", e.getKey(), null, List.of(), plural(ds.size(), "open discrepancy",
-            "open discrepancies") + " in " + e.getKey() + " (" + kinds + "), oldest " + age(oldestAge) + " (" + limit
-            + "): see `tail --config " + cfg + " --from-beginning --table " + e.getKey() + "`"));
+        reasons.add(new Reason("open", ds.table(), null, List.of(), plural(ds.open(), "open discrepancy",
+            "open discrepancies") + " in " + ds.table() + " (" + kinds + "), oldest " + age(oldestAge) + " (" + limit
+            + "): see `tail --config " + cfg + " --from-beginning --table " + ds.table() + "`"));
       }
 
+      if (pending.total() > limits.maxPending()) {
+        for (Map.Entry<String, Integer> e : pending.byTable().entrySet()) {
+          String window = c.tables().stream().filter(t -> t.name().equals(e.getKey())).findFirst()
+              .map(t -> age(t.effectiveWindow(c.verify()).toMillis()) + " for " + e.getKey()).orElse("");
+          reasons.add(new Reason("pending", e.getKey(), null, List.of(), plural(e.getValue(), "key", "keys") + " of "
+              + e.getKey() + (e.getValue() == 1 ? " disagrees and is" : " disagree and are") + " still within"
+              + " their window (" + pending.total() + " in all, more than --max-pending " + limits.maxPending()
+              + "): wait one window (verify.window" + (window.isEmpty() ? "" : ": " + window) + ") for them to"
+              + " converge or be reported"));
+        }
+      }
       List<CaptureVerdict> captures = new ArrayList<>();
       for (Side side : Side.values()) {
         String topic = c.topics().changes(side);
@@ -322,7 +498,8 @@ final class GateCommand implements Callable<Integer> {
       if (topics.contains(discrepancyTopic)) {
         verifyReasons(c, cfg, limits, verify, reasons);
       }
-      return new Verdict(c.name(), now, limits, tables, open.size(), board.malformed(), captures, verify, reasons);
+      return new Verdict(c.name(), now, limits, tables, openTotal, board.unreadable(), pending.total(), unattributed,
+          captures, verify, reasons);
     }
 
     /** The verify role must have processed the change topics up to about now: else "nothing open" proves nothing. */
@@ -379,14 +556,14 @@ final class GateCommand implements Callable<Integer> {
       }
       out.println("tables:");
       for (TableVerdict t : tables) {
-        out.printf("  %-24s %s; open: %d%s%n", t.table(), t.compared() ? "compared in full by " + by(t)
-            : "NOT compared in full", t.open(), t.oldestOpenAgeMs() == null ? "" : ", oldest " + age(t.oldestOpenAgeMs()));
+        out.printf("  %-24s %s; open: %d%s; pending: %d%n", t.table(), t.compared() ? "compared in full by " + by(t)
+            : "NOT compared in full" + (t.comparedSince() == null ? "" : " (" + plural(t.deadLettered(),
+                "change", "changes") + " dead-lettered since " + by(t) + ")"), t.open(),
+            t.oldestOpenAgeMs() == null ? "" : ", oldest " + age(t.oldestOpenAgeMs()), t.pending());
       }
       out.printf("open discrepancies: %d (--max-open %d%s)%n", openTotal, limits.maxOpen(),
           limits.maxAgeMs() == null ? "" : ", --max-age " + age(limits.maxAgeMs()));
-      if (malformed > 0) {
-        out.printf("warning: %d records of the discrepancy topic could not be read and were skipped%n", malformed);
-      }
+      out.printf("disagreements within their window: %d (--max-pending %d)%n", pendingTotal, limits.maxPending());
       out.printf("captures and verify (--max-lag %s):%n", age(limits.maxLagMs()));
       for (CaptureVerdict w : captures) {
         out.printf("  capture %-6s partition %-3d %s%n", w.side().id(), w.partition(), w.watermark() == null ? "no watermark"
@@ -420,6 +597,7 @@ final class GateCommand implements Callable<Integer> {
       l.put("maxOpen", limits.maxOpen());
       l.put("maxAgeMs", limits.maxAgeMs());
       l.put("maxLagMs", limits.maxLagMs());
+      l.put("maxPending", limits.maxPending());
       ArrayNode ts = o.putArray("tables");
       for (TableVerdict t : tables) {
         ObjectNode x = ts.addObject();
@@ -429,11 +607,21 @@ final class GateCommand implements Callable<Integer> {
         s.set("source", t.snapshotSource().map(Coverage::toJson).orElse(null));
         s.set("target", t.snapshotTarget().map(Coverage::toJson).orElse(null));
         x.set("audit", t.audit().map(Coverage::toJson).orElse(null));
+        x.put("comparedSince", t.comparedSince());
+        x.put("deadLettered", t.deadLettered());
+        x.put("newestDeadLetter", t.newestDeadLetter());
         x.put("open", t.open());
         x.put("oldestOpenAgeMs", t.oldestOpenAgeMs());
+        x.put("pending", t.pending());
       }
       o.put("openTotal", openTotal);
-      o.put("malformedDiscrepancyRecords", malformed);
+      o.put("pendingTotal", pendingTotal);
+      o.put("unattributedDeadLetters", unattributedDeadLetters);
+      o.put("malformedDiscrepancyRecords", unreadable.size());
+      ArrayNode un = o.putArray("unreadableDiscrepancyRecords");
+      for (At at : unreadable) {
+        un.addObject().put("partition", at.partition()).put("offset", at.offset());
+      }
       ArrayNode cs = o.putArray("captures");
       for (CaptureVerdict w : captures) {
         ObjectNode x = partition(cs, w.side(), w.partition());
@@ -467,10 +655,6 @@ final class GateCommand implements Callable<Integer> {
     x.put("side", side.id());
     x.put("partition", partition);
     return x;
-  }
-
-  private static long oldest(List<Discrepancy> ds) {
-    return ds.stream().mapToLong(Discrepancy::detectedAt).min().orElseThrow();
   }
 
   private static String partitions(List<Integer> ps) {

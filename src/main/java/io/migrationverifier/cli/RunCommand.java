@@ -127,7 +127,16 @@ final class RunCommand implements Callable<Integer> {
     try {
       pipeline.failure().join();
     } catch (RuntimeException e) {
-      err.println("stopping: " + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage()));
+      // Debezium wraps the database's own words ("Could not find GTID state ... binlog files have been
+      // purged") under "An exception occurred in the change event producer": print every distinct cause
+      StringBuilder why = new StringBuilder();
+      for (Throwable t = e.getCause() != null ? e.getCause() : e; t != null; t = t.getCause()) {
+        String m = t.getMessage();
+        if (m != null && why.indexOf(m) < 0) {
+          why.append(why.length() == 0 ? "" : " <- caused by: ").append(m);
+        }
+      }
+      err.println("stopping: " + why);
     }
     if (endpoint != null) {
       endpoint.close();

@@ -557,6 +557,7 @@ final class TailCommand implements Callable<Integer> {
         case "source-change" -> "resolved by a source change";
         case "target-change" -> "resolved by a target change";
         case "repaired" -> "resolved by a repair";
+        case "audit" -> "resolved: an audit found the rows consistent";
         default -> "resolved (" + r + ")";
       };
     }

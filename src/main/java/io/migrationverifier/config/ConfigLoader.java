@@ -70,10 +70,11 @@ public final class ConfigLoader {
     m.put(TARGET, DATABASE_SETTINGS);
     m.put(TABLE, List.of("name", "source-table", "target-table", "key", "columns", "window", "repair"));
     m.put(COLUMN, List.of("name", "source", "target", "ignore", "type", "scale", "tolerance", "precision", "trim",
-        "case-insensitive", "comparator"));
+        "case-insensitive", "comparator", "pii"));
     m.put(TABLE_REPAIR, List.of("enabled", "policy", "version-column", "skew-tolerance", "resolver", "rate-limit"));
     m.put(VERIFY, List.of("window", "stall-threshold", "processing-guarantee", "state-dir", "num-standby-replicas",
-        "num-stream-threads", "commit-interval", "timestamp-precision", "buffer-store"));
+        "num-stream-threads", "commit-interval", "timestamp-precision", "buffer-store", "pii-key", "rocksdb-memory",
+        "rocksdb-write-buffer-ratio"));
     m.put(CAPTURE, List.of("snapshot", "heartbeat-table", "heartbeat-interval"));
     m.put(REPAIR, List.of("max-attempts", "backoff", "max-backoff", "fence-retries", "outage-probe-interval",
         "rate-limit"));
@@ -92,8 +93,17 @@ public final class ConfigLoader {
     return KNOWN;
   }
 
+  /** Shortest {@code verify.pii-key}: a shorter key could be found by trying every value. */
+  static final int MIN_PII_KEY_CHARS = 16;
+  /** Substituted values at least this long are blanked out of problem messages. */
+  private static final int MIN_SCRUBBED_CHARS = 4;
+
   private final Function<String, String> env;
   private final List<String> problems = new ArrayList<>();
+  /** Paths whose value came (at least in part) from ${env:} or ${file:}. */
+  private final Set<String> substitutedPaths = new HashSet<>();
+  /** The values substituted: a message that echoes a value must never echo one of these. */
+  private final Set<String> substitutedValues = new HashSet<>();
 
   private ConfigLoader(Function<String, String> env) {
     this.env = env;
@@ -129,7 +139,7 @@ public final class ConfigLoader {
     loader.substitute(root, "");
     VerifierConfig config = loader.read((ObjectNode) root);
     if (!loader.problems.isEmpty()) {
-      throw new ConfigException(loader.problems);
+      throw new ConfigException(loader.problems.stream().map(loader::scrub).toList());
     }
     return config;
   }
@@ -187,10 +197,31 @@ public final class ConfigLoader {
           problems.add(path + ": cannot read secret file " + ref + " (" + e.getClass().getSimpleName() + ")");
         }
       }
+      if (value != null && value.length() >= MIN_SCRUBBED_CHARS) {
+        substitutedValues.add(value);
+      }
       m.appendReplacement(out, Matcher.quoteReplacement(value == null ? "" : value));
     }
     m.appendTail(out);
+    substitutedPaths.add(path);
     return out.toString();
+  }
+
+  /**
+   * A problem message with every substituted value blanked: messages quote the offending value,
+   * and a secret put under the wrong setting ({@code port: ${env:DB_PASSWORD}}) must not reach a
+   * terminal or a CI log that way.
+   */
+  private String scrub(String message) {
+    String out = message;
+    for (String secret : substitutedValues) {
+      out = out.replace(secret, "****");
+      String shown = Identifiers.abbreviate(secret);
+      if (!shown.equals(secret)) {
+        out = out.replace(shown, "****");
+      }
+    }
+    return out;
   }
 
   // ---- reading -----------------------------------------------------------------------------
@@ -211,7 +242,35 @@ public final class ConfigLoader {
     HttpSettings http = readHttp(object(root, "", "http", false));
     AuditSettings audit = readAudit(object(root, "", "audit", false));
     List<TableConfig> tables = readTables(root.get("tables"));
+    checkPiiKey(verify, tables);
     return new VerifierConfig(name, kafka, source, target, tables, verify, capture, repair, http, audit);
+  }
+
+  /** A hashed column needs the key; the key itself must be a secret from the environment or a file. */
+  private void checkPiiKey(VerifySettings verify, List<TableConfig> tables) {
+    String hashed = null;
+    for (int i = 0; i < tables.size() && hashed == null; i++) {
+      List<ColumnRule> cols = tables.get(i).columns();
+      for (ColumnRule c : cols) {
+        if (c.pii() == PiiMode.HASH) {
+          hashed = "tables[" + i + "] (" + tables.get(i).name() + ") column " + c.name();
+          break;
+        }
+      }
+    }
+    Secret key = verify.piiKey();
+    if (hashed != null && key.isEmpty()) {
+      problems.add("verify.pii-key: required because " + hashed + " has pii: hash; set it from a secret, e.g."
+          + " pii-key: ${env:VERIFIER_PII_KEY} (at least " + MIN_PII_KEY_CHARS + " random characters)");
+    }
+    if (!key.isEmpty()) {
+      if (!substitutedPaths.contains("verify.pii-key")) {
+        problems.add("verify.pii-key: must not be written in the file; use ${env:VAR} or ${file:/path}");
+      } else if (key.reveal().length() < MIN_PII_KEY_CHARS) {
+        problems.add("verify.pii-key: is " + key.reveal().length() + " characters long; use at least "
+            + MIN_PII_KEY_CHARS + " random characters, or hashed values can be found by trying candidates");
+      }
+    }
   }
 
   private AuditSettings readAudit(JsonNode node) {
@@ -330,7 +389,43 @@ public final class ConfigLoader {
     if (!VerifySettings.BUFFER_MEMORY.equals(buffer) && !VerifySettings.BUFFER_ROCKSDB.equals(buffer)) {
       problems.add(p + ".buffer-store: \"" + Identifiers.abbreviate(buffer) + "\" must be memory (default) or rocksdb");
     }
-    return new VerifySettings(window, stall, guarantee, Path.of(dir), standby, threads, commit, precision, buffer);
+    String piiKey = string(node, p, "pii-key", "", false);
+    return new VerifySettings(window, stall, guarantee, Path.of(dir), standby, threads, commit, precision, buffer,
+        Secret.of(piiKey), readRocksDb(node, p));
+  }
+
+  /** {@code verify.rocksdb-memory} (a size) and {@code verify.rocksdb-write-buffer-ratio} (a fraction). */
+  private RocksDbSettings readRocksDb(JsonNode node, String p) {
+    long memory = RocksDbSettings.DEFAULT_MEMORY;
+    String size = string(node, p, "rocksdb-memory", null, false);
+    if (size != null) {
+      try {
+        memory = RocksDbSettings.parseSize(size);
+        if (memory < RocksDbSettings.MIN_MEMORY) {
+          problems.add(p + ".rocksdb-memory: " + Identifiers.abbreviate(size) + " is below the minimum "
+              + RocksDbSettings.formatSize(RocksDbSettings.MIN_MEMORY));
+          memory = RocksDbSettings.DEFAULT_MEMORY;
+        }
+      } catch (IllegalArgumentException e) {
+        problems.add(p + ".rocksdb-memory: " + Identifiers.abbreviate(size) + " is not a size; write e.g. 128MB, 1GB"
+            + " or 512KB");
+      }
+    }
+    double ratio = RocksDbSettings.DEFAULT_WRITE_BUFFER_RATIO;
+    String r = string(node, p, "rocksdb-write-buffer-ratio", null, false);
+    if (r != null) {
+      try {
+        ratio = Double.parseDouble(r);
+      } catch (NumberFormatException e) {
+        ratio = Double.NaN;
+      }
+      if (!(ratio >= RocksDbSettings.MIN_WRITE_BUFFER_RATIO && ratio <= RocksDbSettings.MAX_WRITE_BUFFER_RATIO)) {
+        problems.add(p + ".rocksdb-write-buffer-ratio: \"" + Identifiers.abbreviate(r) + "\" must be a number between "
+            + RocksDbSettings.MIN_WRITE_BUFFER_RATIO + " and " + RocksDbSettings.MAX_WRITE_BUFFER_RATIO);
+        ratio = RocksDbSettings.DEFAULT_WRITE_BUFFER_RATIO;
+      }
+    }
+    return new RocksDbSettings(memory, ratio);
   }
 
   private List<TableConfig> readTables(JsonNode node) {
@@ -428,6 +523,10 @@ public final class ConfigLoader {
           if (!rule.name().equals(col)) {
             continue;
           }
+          if (rule.pii() != PiiMode.NONE) {
+            problems.add(p + ".key: column \"" + col + "\" has pii: " + rule.pii().id() + "; a key column cannot be"
+                + " masked (it names the row in every record key and repair); mask the other columns");
+          }
           if (rule.ignore()) {
             problems.add(p + ".key: column \"" + col + "\" is ignored in columns; a key column must be compared");
           }
@@ -470,6 +569,9 @@ public final class ConfigLoader {
             + " compared to be trusted");
       } else if (key.contains(version)) {
         problems.add(p + ".version-column: \"" + version + "\" is a key column; it cannot order writes of one row");
+      } else if (columns.stream().anyMatch(c -> c.name().equals(version) && c.pii() != PiiMode.NONE)) {
+        problems.add(p + ".version-column: column \"" + version + "\" has pii; last-write-wins quotes version values"
+            + " in its review reasons, so the version column cannot be masked");
       }
     } else if (version != null) {
       problems.add(p + ".version-column: only used by policy last-write-wins (policy is " + policy.id() + ")");
@@ -541,11 +643,12 @@ public final class ConfigLoader {
       problems.add(p + ".comparator: \"" + Identifiers.abbreviate(comparator)
           + "\" must be the name of a registered ValueComparator or a fully qualified class name");
     }
+    PiiMode pii = enumValue(c, p, "pii", PiiMode.NONE, PiiMode::fromId, "none (default), mask or hash");
     if (source == null && target == null) {
       problems.add(p + ": column \"" + name + "\" is mapped on neither side; remove it or map one side");
     }
     return new ColumnRule(name, source, target, ignore || source == null || target == null, type, scale, tolerance,
-        precision, trim, ci, comparator);
+        precision, trim, ci, comparator, pii);
   }
 
   /** A side's physical column: defaults to the logical name; an explicit null means "absent on that side". */

@@ -17,7 +17,14 @@ public final class DeadLetters {
   public static final String OFFSET = "__streams.errors.offset";
   /** On records capture could not canonicalize: the side whose Debezium event it is. */
   public static final String CAPTURE_SIDE = "migration-verifier.capture.side";
-  private static final int MAX_TRACE = 8 * 1024;
+  /**
+   * On dead letters whose original key and value were too large to send again with these headers:
+   * "keyBytes,valueBytes" of the original; the record holds their beginnings only.
+   */
+  public static final String VALUE_CUT = "migration-verifier.original.sizes";
+  /** The most bytes {@link #stackTrace} returns (ASCII in practice: class and method names). */
+  public static final int MAX_TRACE_BYTES = 8 * 1024;
+  private static final int MAX_TRACE = MAX_TRACE_BYTES;
 
   private DeadLetters() {}
 

@@ -76,6 +76,7 @@ public final class EventCodec {
     Long ts = null;
     String pos = null;
     Long watermark = null;
+    boolean[] escaped = {false};
     try (JsonParser p = JSON.createParser(bytes)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         throw new MalformedEventException("value is not a JSON object");
@@ -86,20 +87,20 @@ public final class EventCodec {
         switch (f) {
           case "v" -> v = t == JsonToken.VALUE_NUMBER_INT ? p.getIntValue() : -1;
           case "side" -> side = t == JsonToken.VALUE_STRING ? p.getText() : null;
-          case "table" -> table = t == JsonToken.VALUE_STRING ? p.getText() : null;
-          case "key" -> key = t == JsonToken.START_OBJECT ? readMap(p, "key") : null;
+          case "table" -> table = t == JsonToken.VALUE_STRING ? unicode(p.getText(), "table") : null;
+          case "key" -> key = t == JsonToken.START_OBJECT ? readMap(p, "key", null) : null;
           case "op" -> op = t == JsonToken.VALUE_STRING ? p.getText() : null;
           case "row" -> {
             rowSeen = true;
             if (t == JsonToken.START_OBJECT) {
-              row = readMap(p, "row");
+              row = readMap(p, "row", escaped);
             } else if (t != JsonToken.VALUE_NULL) {
               throw new MalformedEventException("\"row\" must be an object or null");
             }
           }
           case "hash" -> hash = t == JsonToken.VALUE_STRING ? p.getText() : null;
           case "ts" -> ts = t == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : null;
-          case "pos" -> pos = t == JsonToken.VALUE_STRING ? p.getText() : null;
+          case "pos" -> pos = t == JsonToken.VALUE_STRING ? unicode(p.getText(), "pos") : null;
           case "watermark" -> watermark = t == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : null;
           default -> p.skipChildren(); // unknown fields are allowed: newer writers may add some
         }
@@ -128,6 +129,10 @@ public final class EventCodec {
     if (key == null || key.isEmpty()) {
       throw new MalformedEventException("\"key\" must be a non-empty object");
     }
+    if (key.containsValue(null)) {
+      // capture never writes one (a NULL key column is rejected there): two such rows would share a key
+      throw new MalformedEventException("\"key\" has a null column: " + key);
+    }
     Op o = Op.fromCode(op);
     if (o == null) {
       throw new MalformedEventException("\"op\" must be one of c, u, d, r (got " + op + ")");
@@ -145,7 +150,8 @@ public final class EventCodec {
       }
       if (row != null) {
         canonical = CanonicalRow.of(row);
-        if (hash == null) {
+        if (hash == null || escaped[0]) {
+          // a writer's hash of a row with unpaired surrogates saw them as UTF-8 '?': not to be trusted
           hash = canonical.hash();
         }
       }
@@ -155,20 +161,77 @@ public final class EventCodec {
     return new ChangeEvent(s, table, key, o, canonical, hash, ts, pos);
   }
 
-  private static TreeMap<String, String> readMap(JsonParser p, String what) throws IOException {
+  /**
+   * @param escaped null: text with unpaired surrogates is malformed (names, keys); else such values
+   *     are escaped (see {@link #escapeLoneSurrogates}) and {@code escaped[0]} says that one was
+   */
+  private static TreeMap<String, String> readMap(JsonParser p, String what, boolean[] escaped) throws IOException {
     TreeMap<String, String> m = new TreeMap<>();
     while (p.nextToken() == JsonToken.FIELD_NAME) {
-      String name = p.currentName();
+      String name = unicode(p.currentName(), what);
       JsonToken t = p.nextToken();
       if (t == JsonToken.VALUE_NULL) {
         m.put(name, null);
       } else if (t.isScalarValue()) {
-        m.put(name, p.getText());
+        String text = p.getText();
+        if (escaped == null) {
+          m.put(name, unicode(text, what + "." + name));
+        } else {
+          String e = escapeLoneSurrogates(text);
+          escaped[0] |= e != text;
+          m.put(name, e);
+        }
       } else {
         throw new MalformedEventException("\"" + what + "." + name + "\" must be a string or null (canonical form)");
       }
     }
     return m;
+  }
+
+  /**
+   * Rejects a table name, key or position with an unpaired UTF-16 surrogate (JSON can spell one as
+   * {@code "\\ud800"}): not Unicode, and as record-key bytes it would not be the key capture wrote.
+   */
+  static String unicode(String s, String where) {
+    for (int i = 0, n = s.length(); i < n; i++) {
+      char c = s.charAt(i);
+      if (Character.isSurrogate(c)) {
+        if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
+          i++;
+        } else {
+          throw new MalformedEventException("\"" + where + "\" holds an unpaired UTF-16 surrogate (\\u"
+              + Integer.toHexString(c) + " at char " + i + "): not valid Unicode");
+        }
+      }
+    }
+    return s;
+  }
+
+  /**
+   * {@code s} itself when it is valid Unicode; else a copy with each unpaired surrogate spelled as
+   * the six characters of its JSON escape ({@code \\uD800}). A legacy database can hold such text
+   * (PostgreSQL's {@code json} keeps {@code "\\ud800"} as written); compared as it would be
+   * stored (UTF-8 '?'), it would equal a different value that holds a real '?'.
+   */
+  static String escapeLoneSurrogates(String s) {
+    StringBuilder out = null;
+    for (int i = 0, n = s.length(); i < n; i++) {
+      char c = s.charAt(i);
+      if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
+        if (out != null) {
+          out.append(c).append(s.charAt(i + 1));
+        }
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        if (out == null) {
+          out = new StringBuilder(n + 8).append(s, 0, i);
+        }
+        out.append(String.format("\\u%04X", (int) c));
+      } else if (out != null) {
+        out.append(c);
+      }
+    }
+    return out == null ? s : out.toString();
   }
 
   // ---- discrepancies and health ------------------------------------------------------------

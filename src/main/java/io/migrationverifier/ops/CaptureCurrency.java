@@ -10,6 +10,7 @@ import io.migrationverifier.repair.OpsKafka;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -78,6 +79,13 @@ public final class CaptureCurrency implements AutoCloseable {
     if (all.isEmpty()) {
       return List.of();
     }
+    // Offsets are asked for assigned partitions only: for one that is not, a read_committed consumer
+    // logs a WARN ("Not updating last stable offset ... no longer assigned") per partition and call.
+    // So every partition stays assigned from one read to the next, and pausing picks what is fetched.
+    if (!consumer.assignment().equals(new HashSet<>(all))) {
+      consumer.assign(all);
+    }
+    consumer.pause(all);
     Map<TopicPartition, Long> begin = consumer.beginningOffsets(all, OpsKafka.TIMEOUT);
     Map<TopicPartition, Long> end = consumer.endOffsets(all, OpsKafka.TIMEOUT);
 
@@ -98,7 +106,7 @@ public final class CaptureCurrency implements AutoCloseable {
       for (TopicPartition tp : pending) {
         lo.put(tp, Math.max(floor.get(tp), hi.get(tp) - take));
       }
-      consumer.assign(pending);
+      consumer.pause(all); // readToEnd resumes the partitions it reads
       pending.forEach(tp -> consumer.seek(tp, lo.get(tp)));
       Map<TopicPartition, Long> window = new HashMap<>();
       pending.forEach(tp -> window.put(tp, hi.get(tp)));
@@ -128,7 +136,7 @@ public final class CaptureCurrency implements AutoCloseable {
       pending = next;
       span *= 2;
     }
-    consumer.assign(List.of());
+    consumer.pause(all);
 
     List<SideWatermark> out = new ArrayList<>();
     for (TopicPartition tp : all) {

@@ -3,22 +3,29 @@ package io.migrationverifier.ops;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.migrationverifier.canonical.CanonicalKey;
 import io.migrationverifier.config.Side;
+import io.migrationverifier.config.TableConfig;
 import io.migrationverifier.config.VerifierConfig;
+import io.migrationverifier.event.DeadLetters;
 import io.migrationverifier.event.MalformedEventException;
 import io.migrationverifier.repair.OpsKafka;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.Headers;
 
 /**
  * {@code <name>.coverage} (schema {@code topology-docs/coverage.schema.json}): the evidence that a
@@ -210,6 +217,23 @@ public final class Coverage {
         null)), StandardCharsets.UTF_8)));
   }
 
+  /**
+   * Since when {@code table} counts as compared in full: the start of its latest coverage, i.e. the
+   * later of its latest audit's start and (when both sides recorded one) the earlier of its two
+   * snapshots' starts; null when it was never compared in full. A change the verifier could not
+   * compare after this moment (dead-lettered) voids it.
+   */
+  public synchronized Long comparedSince(String table) {
+    Optional<Entry> s = snapshot(table, Side.SOURCE);
+    Optional<Entry> t = snapshot(table, Side.TARGET);
+    Long bySnapshots = s.isPresent() && t.isPresent() ? Math.min(s.get().startedAt(), t.get().startedAt()) : null;
+    Long byAudit = audit(table).map(Entry::startedAt).orElse(null);
+    if (bySnapshots == null || byAudit == null) {
+      return bySnapshots == null ? byAudit : bySnapshots;
+    }
+    return Math.max(bySnapshots, byAudit);
+  }
+
   /** Records that could not be read (skipped). */
   public synchronized int malformed() {
     return malformed;
@@ -218,6 +242,106 @@ public final class Coverage {
   /** False when {@code <name>.coverage} does not exist (nothing of this version ever ran against the cluster). */
   public synchronized boolean exists() {
     return exists;
+  }
+
+  /** Reads the change events on {@code <name>.changes.dlq} (see {@link ChangeDeadLetters}) from the beginning to its end now. */
+  public static ChangeDeadLetters readDeadLetters(VerifierConfig config, String bootstrap) {
+    ChangeDeadLetters d = new ChangeDeadLetters(config);
+    d.exists = readTopic(config, bootstrap, config.topics().changesDlq(), "gate-changes-dlq",
+        r -> d.add(r.key(), r.headers(), r.timestamp()));
+    return d;
+  }
+
+  /**
+   * The change events on {@code <name>.changes.dlq}: the capture could not read a Debezium event, or
+   * the verifier could not read a change record (or its table is not configured). Such a change was
+   * never compared, so a table counts as compared in full again only with coverage that started
+   * after its newest one ({@link Coverage#comparedSince}): an audit started later reads the rows as
+   * they are now. Each record is attributed to a configured table by its key when that is a row's
+   * record key ({@code {"table":..,"key":..}}: the verifier keeps the change's key), else by the
+   * Debezium destination the capture names in its {@code __streams.errors.topic} header
+   * ({@code debezium:<name>-<side>.<schema or database>.<table>}); the record timestamp says when.
+   */
+  public static final class ChangeDeadLetters {
+    private final VerifierConfig config;
+    private final Map<String, List<Long>> byTable = new TreeMap<>();
+    private final List<Long> unattributed = new ArrayList<>();
+    private boolean exists = true;
+
+    public ChangeDeadLetters(VerifierConfig config) {
+      this.config = config;
+    }
+
+    public void add(byte[] key, Headers headers, long timestamp) {
+      String table = attribute(config, key, headers);
+      (table == null ? unattributed : byTable.computeIfAbsent(table, t -> new ArrayList<>())).add(timestamp);
+    }
+
+    /** The configured table a dead letter is about, or null when neither its key nor its headers say. */
+    public static String attribute(VerifierConfig config, byte[] key, Headers headers) {
+      if (key != null) {
+        try {
+          String table = CanonicalKey.parse(key).table();
+          if (configured(config, table)) {
+            return table;
+          }
+        } catch (RuntimeException e) {
+          // not a row's record key (a capture's dead letter keeps Debezium's key): try the headers
+        }
+      }
+      String sideId = header(headers, DeadLetters.CAPTURE_SIDE);
+      String topic = header(headers, DeadLetters.TOPIC);
+      Side side = sideId == null ? null : Side.fromId(sideId);
+      String prefix = side == null ? null : "debezium:" + config.name() + "-" + side.id() + ".";
+      if (prefix == null || topic == null || !topic.startsWith(prefix)) {
+        return null;
+      }
+      String qualified = topic.substring(prefix.length());
+      List<String> matches = config.tables().stream().filter(t -> {
+        String physical = t.physicalTable(side);
+        return physical.equals(qualified) || !physical.contains(".") && qualified.endsWith("." + physical)
+            && qualified.indexOf('.') == qualified.length() - physical.length() - 1;
+      }).map(TableConfig::name).toList();
+      return matches.size() == 1 ? matches.get(0) : null;
+    }
+
+    private static boolean configured(VerifierConfig config, String table) {
+      return config.tables().stream().anyMatch(t -> t.name().equals(table));
+    }
+
+    private static String header(Headers headers, String name) {
+      Header h = headers == null ? null : headers.lastHeader(name);
+      return h == null || h.value() == null ? null : new String(h.value(), StandardCharsets.UTF_8);
+    }
+
+    /** False when {@code <name>.changes.dlq} does not exist. */
+    public boolean exists() {
+      return exists;
+    }
+
+    /** Dead letters of {@code table} written at or after {@code since} (epoch ms; null: all of them). */
+    public int of(String table, Long since) {
+      return count(byTable.getOrDefault(table, List.of()), since);
+    }
+
+    /** The newest dead letter of {@code table}, or null. */
+    public Long newest(String table) {
+      return byTable.getOrDefault(table, List.of()).stream().max(Long::compare).orElse(null);
+    }
+
+    /** Dead letters no table could be named for, written at or after {@code since} (null: all). */
+    public int unattributed(Long since) {
+      return count(unattributed, since);
+    }
+
+    /** The newest dead letter no table could be named for, or null. */
+    public Long newestUnattributed() {
+      return unattributed.stream().max(Long::compare).orElse(null);
+    }
+
+    private static int count(List<Long> timestamps, Long since) {
+      return (int) timestamps.stream().filter(t -> since == null || t >= since).count();
+    }
   }
 
   /** Reads {@code <name>.coverage} from the beginning to its end now. */
@@ -238,7 +362,7 @@ public final class Coverage {
    * @return false when the topic does not exist (nothing was read)
    * @throws OpsKafka.KafkaUnavailableException the broker did not answer
    */
-  static boolean readTopic(VerifierConfig config, String bootstrap, String topic, String client,
+  public static boolean readTopic(VerifierConfig config, String bootstrap, String topic, String client,
       Consumer<ConsumerRecord<byte[], byte[]>> each) {
     try (Admin admin = OpsKafka.admin(config, bootstrap);
         KafkaConsumer<byte[], byte[]> consumer = OpsKafka.consumer(config, bootstrap, null, client)) {

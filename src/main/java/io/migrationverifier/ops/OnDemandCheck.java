@@ -5,6 +5,7 @@ import io.migrationverifier.check.KeyCheck;
 import io.migrationverifier.config.TableConfig;
 import io.migrationverifier.config.VerifierConfig;
 import io.migrationverifier.event.Discrepancy;
+import io.migrationverifier.event.PiiMasker;
 import io.migrationverifier.repair.Failures;
 import io.migrationverifier.repair.OpsKafka;
 import io.migrationverifier.repair.RepairEngine;
@@ -70,6 +71,8 @@ public final class OnDemandCheck implements AutoCloseable {
   private final ConcurrentLinkedDeque<RepairEngine> idle = new ConcurrentLinkedDeque<>();
   private final List<RepairEngine> all = new ArrayList<>();
   private volatile boolean closed;
+  /** The answer shows masked rows; the repair judges the rows it re-reads itself. */
+  private final PiiMasker pii;
 
   /**
    * @param producer where repair outputs go; null = nowhere (they are returned only)
@@ -78,6 +81,7 @@ public final class OnDemandCheck implements AutoCloseable {
     this.config = config;
     this.canonicalizer = canonicalizer;
     this.producer = producer;
+    this.pii = PiiMasker.forConfig(config);
   }
 
   public VerifierConfig config() {
@@ -106,7 +110,7 @@ public final class OnDemandCheck implements AutoCloseable {
     validateKey(config, table, key);
     RepairEngine engine = borrow();
     try {
-      KeyCheck.Result r = new KeyCheck(canonicalizer, engine.reader()).check(table, key);
+      KeyCheck.Result r = new KeyCheck(canonicalizer, engine.reader()).check(table, key).masked(pii);
       if (!repair || r.consistent()) {
         return new Result(r, null, false, List.of());
       }

@@ -11,6 +11,7 @@ import io.migrationverifier.config.TableConfig;
 import io.migrationverifier.config.TableRepair;
 import io.migrationverifier.config.VerifierConfig;
 import io.migrationverifier.event.Discrepancy;
+import io.migrationverifier.event.PiiMasker;
 import io.migrationverifier.event.RepairLogEntry;
 import io.migrationverifier.repair.spi.Conflict;
 import io.migrationverifier.repair.spi.ConflictResolver;
@@ -97,6 +98,8 @@ public final class RepairEngine implements AutoCloseable {
   private final Resolvers resolvers;
   private final HikariDataSource targetPool;
   private final LongSupplier clock;
+  /** Applied to the rows of outcomes that leave as review records; judging and writing use exact rows. */
+  private final PiiMasker pii;
 
   /** An engine with its own reader and a small HikariCP pool on the target; close it. */
   public static RepairEngine open(VerifierConfig config, Canonicalizer canonicalizer) {
@@ -122,6 +125,7 @@ public final class RepairEngine implements AutoCloseable {
     this.writer = new FencedWriter(config, canonicalizer, reader, targetPool);
     this.resolvers = resolvers;
     this.clock = clock;
+    this.pii = PiiMasker.forConfig(config);
   }
 
   public RowReader reader() {
@@ -360,11 +364,11 @@ public final class RepairEngine implements AutoCloseable {
     switch (d.action()) {
       case REVIEW -> {
         return new Judged(policy, key, judgedTarget, s, tg, null,
-            new Outcome(Status.REVIEW, policy, s, tg, d.reason(), null));
+            new Outcome(Status.REVIEW, policy, pii.row(table, s), pii.row(table, tg), d.reason(), null));
       }
       case SKIP -> {
         return new Judged(policy, key, judgedTarget, s, tg, null,
-            new Outcome(Status.SKIPPED, policy, s, tg, d.reason(), null));
+            new Outcome(Status.SKIPPED, policy, pii.row(table, s), pii.row(table, tg), d.reason(), null));
       }
       default -> {
         Optional<CanonicalRow> desired = d.row() == null ? Optional.empty() : Optional.of(CanonicalRow.of(d.row()));

@@ -15,6 +15,8 @@ import io.migrationverifier.event.EventCodec;
 import io.migrationverifier.event.HealthEvent;
 import io.migrationverifier.event.MalformedEventException;
 import io.migrationverifier.event.Op;
+import io.migrationverifier.event.OversizeValues;
+import io.migrationverifier.event.PiiMasker;
 import io.migrationverifier.event.RepairEvents;
 import io.migrationverifier.event.RepairLogEntry;
 import io.migrationverifier.event.Watermark;
@@ -78,6 +80,14 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
   private static final byte[] EMPTY = new byte[0];
   private static final Bytes META_KEY = Bytes.wrap("meta".getBytes(StandardCharsets.UTF_8));
   private static final int BATCH = 256;
+  /**
+   * The largest discrepancy event sent as is: below the producer's default max.request.size
+   * (1 MiB) with room for the record's overhead.
+   */
+  static final int MAX_EVENT_BYTES = 900 * 1024;
+  /** The most of a bad record's key and value a dead letter keeps (its headers add up to ~10 KiB). */
+  static final int MAX_DEAD_LETTER_BYTES = 900 * 1024;
+  static final int MAX_DEAD_LETTER_KEY_BYTES = 16 * 1024;
   /** Above every key of the time-ordered stores (8 time bytes, then a JSON record key or side byte). */
   private static final Bytes END = Bytes.wrap(new byte[] {-1, -1, -1, -1, -1, -1, -1, -1, -1});
   /**
@@ -105,6 +115,10 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
   private final Map<String, VerifyTopology.TableRules> tables;
   private final long stallMs;
   private final VerifyListener listener;
+  /** Bad input can come by the million (a misconfigured producer): logged in full only at first. */
+  private final BadInputLog badInputLog = new BadInputLog();
+  /** Applied to each emitted discrepancy only; the stores keep the exact rows they compare. */
+  private final PiiMasker pii;
 
   private ProcessorContext<byte[], byte[]> ctx;
   private KeyValueStore<Bytes, byte[]> keyState;
@@ -132,6 +146,12 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
 
   VerifyProcessor(String sourceTopic, String targetTopic, String repairsLogTopic,
       Map<String, VerifyTopology.TableRules> tables, long stallMs, VerifyListener listener) {
+    this(sourceTopic, targetTopic, repairsLogTopic, tables, stallMs, listener, PiiMasker.NONE);
+  }
+
+  VerifyProcessor(String sourceTopic, String targetTopic, String repairsLogTopic,
+      Map<String, VerifyTopology.TableRules> tables, long stallMs, VerifyListener listener, PiiMasker pii) {
+    this.pii = pii;
     this.sourceTopic = sourceTopic;
     this.targetTopic = targetTopic;
     this.repairsLogTopic = repairsLogTopic;
@@ -161,8 +181,10 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
       countPending(-1);
     } catch (RuntimeException e) {
       // a task closed dirty (its stores already gone): the gauge may then over-count, never fail the close
-      LOG.debug("pending disagreements of partition {} not counted out: {}", partition, e.toString());
+      LOG.warn("pending disagreements of partition {} not counted out (verifier_disagreements_pending may"
+          + " over-count until restart): {}", partition, e.toString());
     }
+    listener.partitionClosed(partition);
   }
 
   /** Reports every pending disagreement of this task's store to the listener, counted in or out. */
@@ -213,8 +235,14 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
     if (recordKey == null) {
       throw new MalformedEventException("change event with a null record key (only watermarks have null keys)");
     }
-    if (!tables.containsKey(e.table())) {
+    VerifyTopology.TableRules rules = tables.get(e.table());
+    if (rules == null) {
       throw new MalformedEventException("unknown table \"" + e.table() + "\"; configured tables: " + tables.keySet());
+    }
+    if (!rules.keyColumns().equals(e.key().keySet())) {
+      // another key would be another row, one the other side never has: a false MISSING report
+      throw new MalformedEventException("key columns " + e.key().keySet() + " of table \"" + e.table()
+          + "\" are not its configured key " + new java.util.TreeSet<>(rules.keyColumns()));
     }
     byte[] stateKey = stateKey(e.canonicalKey(), recordKey);
     int i = PartitionMeta.i(side);
@@ -232,6 +260,12 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
       // The capture promised (by a watermark) that nothing at or before the frontier was still to
       // come. Apply it now rather than rewrite history; it starts its disagreement now.
       listener.lateChange(side, meta.frontier - e.ts());
+      if (badInputLog.due("late")) {
+        LOG.warn("late {} change of {} {} (pos {}, committed at {}): {} ms before partition {}'s watermarks, which"
+            + " promised nothing earlier was still to come; applied at {} instead (the {} capture's clock or"
+            + " position order is off){}", side.id(), e.table(), e.key(), e.pos(), e.ts(), meta.frontier - e.ts(),
+            partition, meta.frontier, side.id(), badInputLog.suffix("late"));
+      }
       t = meta.frontier;
     }
     meta.lastTs[i] = t;
@@ -494,19 +528,19 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
     s.reportedKind = kind;
     s.detectedAt = deadline;
     keyState.put(key, s.encode());
-    Discrepancy d = new Discrepancy(s.openId, kind, ck.table(), ck.key(), Discrepancy.DETECTOR_STREAM, s.t0, deadline,
-        s.sourcePresent ? s.sourceRow : null, s.targetPresent ? s.targetRow : null, fields, null, null, null, null,
-        ctx.currentSystemTimeMs());
+    Discrepancy d = pii.mask(new Discrepancy(s.openId, kind, ck.table(), ck.key(), Discrepancy.DETECTOR_STREAM, s.t0,
+        deadline, s.sourcePresent ? s.sourceRow : null, s.targetPresent ? s.targetRow : null, fields, null, null, null,
+        null, ctx.currentSystemTimeMs()));
     emit(VerifyTopology.DISCREPANCY_SINK, stateKey, EventCodec.encode(d), null);
     listener.reported(ck.table(), kind);
   }
 
   private void emitResolved(byte[] stateKey, String table, KeyState s, long t, String resolution) {
     CanonicalKey ck = CanonicalKey.parse(stateKey);
-    Discrepancy d = new Discrepancy(discrepancyId(stateKey, s.t0, "resolved"), DiscrepancyKind.RESOLVED, table,
-        ck.key(), Discrepancy.DETECTOR_STREAM, s.t0, s.detectedAt, s.sourcePresent ? s.sourceRow : null,
+    Discrepancy d = pii.mask(new Discrepancy(discrepancyId(stateKey, s.t0, "resolved"), DiscrepancyKind.RESOLVED,
+        table, ck.key(), Discrepancy.DETECTOR_STREAM, s.t0, s.detectedAt, s.sourcePresent ? s.sourceRow : null,
         s.targetPresent ? s.targetRow : null, List.of(), s.openId, t,
-        resolution, t - s.t0, ctx.currentSystemTimeMs());
+        resolution, t - s.t0, ctx.currentSystemTimeMs()));
     emit(VerifyTopology.DISCREPANCY_SINK, stateKey, EventCodec.encode(d), null);
     listener.resolved(table, t - s.t0);
   }
@@ -606,17 +640,41 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
   private void deadLetter(Record<byte[], byte[]> record, String topic, Exception e) {
     Headers headers = new RecordHeaders(record.headers().toArray());
     RecordMetadata md = ctx.recordMetadata().orElse(null);
+    byte[] key = record.key();
+    byte[] value = record.value();
+    if ((key == null ? 0 : key.length) + (value == null ? 0 : value.length) > MAX_DEAD_LETTER_BYTES) {
+      // the broker took it, but with our headers it may not fit again, and a failed send stops the verifier
+      headers.add(DeadLetters.VALUE_CUT, ((key == null ? 0 : key.length) + "," + (value == null ? 0 : value.length))
+          .getBytes(StandardCharsets.UTF_8));
+      key = key == null || key.length <= MAX_DEAD_LETTER_KEY_BYTES ? key : Arrays.copyOf(key, MAX_DEAD_LETTER_KEY_BYTES);
+      if (value != null) {
+        value = Arrays.copyOf(value, Math.min(value.length, MAX_DEAD_LETTER_BYTES - (key == null ? 0 : key.length)));
+      }
+    }
     headers.add(DeadLetters.EXCEPTION, e.getClass().getName().getBytes(StandardCharsets.UTF_8));
     headers.add(DeadLetters.MESSAGE, String.valueOf(e.getMessage()).getBytes(StandardCharsets.UTF_8));
     headers.add(DeadLetters.STACKTRACE, DeadLetters.stackTrace(e).getBytes(StandardCharsets.UTF_8));
     headers.add(DeadLetters.TOPIC, topic.getBytes(StandardCharsets.UTF_8));
     headers.add(DeadLetters.PARTITION, String.valueOf(md == null ? -1 : md.partition()).getBytes(StandardCharsets.UTF_8));
     headers.add(DeadLetters.OFFSET, String.valueOf(md == null ? -1 : md.offset()).getBytes(StandardCharsets.UTF_8));
-    ctx.forward(new Record<>(record.key(), record.value(), record.timestamp(), headers), VerifyTopology.DLQ_SINK);
+    ctx.forward(new Record<>(key, value, record.timestamp(), headers), VerifyTopology.DLQ_SINK);
     listener.malformed(topic, e.getMessage());
+    if (badInputLog.due(topic)) {
+      LOG.warn("record {}-{}@{} does not follow the change-event contract and went to the changes dead-letter topic"
+          + " (not compared; everything else goes on): {}{}", topic, md == null ? -1 : md.partition(),
+          md == null ? -1 : md.offset(), e.getMessage(), badInputLog.suffix(topic));
+    }
   }
 
   private void emit(String sink, byte[] key, byte[] value, Headers headers) {
+    if (sink.equals(VerifyTopology.DISCREPANCY_SINK) && value.length > MAX_EVENT_BYTES) {
+      // Two large rows in one event would exceed the producer's max.request.size, and a send that
+      // fails stops the verifier: their long values are cut (marked, still telling values apart).
+      byte[] fit = OversizeValues.fitDiscrepancy(value, MAX_EVENT_BYTES);
+      LOG.warn("discrepancy of {} is {} bytes, over {}: sent with long values cut ({} bytes)",
+          new String(key, StandardCharsets.UTF_8), value.length, MAX_EVENT_BYTES, fit.length);
+      value = fit;
+    }
     ctx.forward(new Record<>(key, value, ctx.currentSystemTimeMs(), headers), sink);
   }
 

@@ -1,5 +1,6 @@
 package io.migrationverifier.verify;
 
+import io.migrationverifier.config.RocksDbSettings;
 import io.migrationverifier.config.VerifierConfig;
 import io.migrationverifier.config.VerifySettings;
 import java.util.Properties;
@@ -12,6 +13,11 @@ public final class VerifyStreamsConfig {
   private VerifyStreamsConfig() {}
 
   public static Properties properties(VerifierConfig config, String bootstrapServers) {
+    return properties(config, bootstrapServers, config.verify().rocksDb());
+  }
+
+  /** With an explicit RocksDB memory budget: shared by every store of the process ({@link BoundedRocksDbConfig}). */
+  public static Properties properties(VerifierConfig config, String bootstrapServers, RocksDbSettings rocksDb) {
     VerifySettings v = config.verify();
     Properties p = new Properties();
     // client passthrough first (SASL, SSL, ...), so the settings below that correctness depends on win
@@ -32,6 +38,8 @@ public final class VerifyStreamsConfig {
     p.put(StreamsConfig.MAX_TASK_IDLE_MS_CONFIG, -1L);
     // a new deployment compares the change topics from their start (the snapshot is the baseline)
     p.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
+    // one block cache and write-buffer manager for every store: native memory bounded per process
+    BoundedRocksDbConfig.configure(p, rocksDb);
     return p;
   }
 }

@@ -7,8 +7,10 @@ import io.migrationverifier.config.TableConfig;
 import io.migrationverifier.config.Topics;
 import io.migrationverifier.config.VerifierConfig;
 import io.migrationverifier.config.VerifySettings;
+import io.migrationverifier.event.PiiMasker;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Serdes;
@@ -45,8 +47,11 @@ public final class VerifyTopology {
   public static final String META_STORE = "verify-meta";
   public static final String REPAIRS_STORE = "verify-repairs";
 
-  /** What the processor needs of a table: its window (plus commit-time grace) and its row comparator. */
-  record TableRules(long windowMs, RowComparator comparator) {}
+  /**
+   * What the processor needs of a table: its window (plus commit-time grace), its row comparator,
+   * and its logical key columns (a change keyed by other columns is not a row of this table).
+   */
+  record TableRules(long windowMs, RowComparator comparator, Set<String> keyColumns) {}
 
   private VerifyTopology() {}
 
@@ -64,12 +69,13 @@ public final class VerifyTopology {
     Map<String, TableRules> tables = new HashMap<>();
     for (TableConfig t : config.tables()) {
       tables.put(t.name(), new TableRules(t.effectiveWindow(config.verify()).toMillis() + grace,
-          canonicalizer.comparator(t.name()).orElseThrow()));
+          canonicalizer.comparator(t.name()).orElseThrow(), Set.copyOf(t.key())));
     }
     String sourceTopic = topics.changes(Side.SOURCE);
     String targetTopic = topics.changes(Side.TARGET);
     String repairsLogTopic = topics.repairsLog();
     long stallMs = config.verify().stallThreshold().toMillis();
+    PiiMasker pii = PiiMasker.forConfig(config);
 
     Topology topology = new Topology();
     topology.addSource(SOURCE_NODE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), sourceTopic);
@@ -78,7 +84,8 @@ public final class VerifyTopology {
     // One processor for all three inputs: that is what puts them in one sub-topology, and so the
     // repairs of a key in the task that holds the key's state.
     topology.addProcessor(VERIFY_NODE,
-        () -> new VerifyProcessor(sourceTopic, targetTopic, repairsLogTopic, Map.copyOf(tables), stallMs, listener),
+        () -> new VerifyProcessor(sourceTopic, targetTopic, repairsLogTopic, Map.copyOf(tables), stallMs, listener,
+            pii),
         SOURCE_NODE, TARGET_NODE, REPAIRS_LOG_NODE);
     // Per-key state is large and long-lived: RocksDB. Buffered changes and deadlines are transient
     // (a change waits only until both watermarks pass it): on the heap unless configured otherwise.

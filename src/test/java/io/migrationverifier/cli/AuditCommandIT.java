@@ -7,8 +7,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.migrationverifier.audit.Audit;
 import io.migrationverifier.audit.KeyRange;
 import io.migrationverifier.config.VerifierConfig;
+import io.migrationverifier.event.Discrepancy;
+import io.migrationverifier.event.DiscrepancyKind;
 import io.migrationverifier.event.RepairEvents;
 import io.migrationverifier.event.RepairLogEntry;
+import io.migrationverifier.ops.OpenDiscrepancies;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
@@ -65,6 +68,8 @@ class AuditCommandIT {
           "{\"table\":\"items\",\"key\":{\"id\":\"9999\"}}");
       assertThat(events).allMatch(r -> new String(r.value(), StandardCharsets.UTF_8)
           .contains("\"detector\":\"audit\""));
+      assertThat(OpenDiscrepancies.readAll(c, env.kafka.bootstrapServers()).openCount()).as("what `gate` sees")
+          .isEqualTo(3);
 
       // --metrics-port: progress as Prometheus gauges while the audit runs
       List<String> scraped = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -162,6 +167,17 @@ class AuditCommandIT {
       assertThat(log).hasSize(3);
       RepairLogEntry e = RepairEvents.decodeRepairLog(log.get(0).value());
       assertThat(e.origin()).isEqualTo("audit");
+      // each repaired finding is closed by a RESOLVED (repaired) of its own: `gate` no longer sees them open
+      List<Discrepancy> resolved = env.read(c, c.topics().discrepancies()).stream()
+          .map(r -> RepairEvents.decodeDiscrepancy(r.value())).filter(d -> d.kind() == DiscrepancyKind.RESOLVED)
+          .toList();
+      assertThat(resolved).hasSize(3).allSatisfy(d -> {
+        assertThat(d.detector()).isEqualTo("audit");
+        assertThat(d.resolution()).isEqualTo("repaired");
+        assertThat(d.resolves()).isNotNull();
+      });
+      assertThat(resolved).extracting(d -> d.key().get("id")).containsExactlyInAnyOrder("42", "2500", "9999");
+      assertThat(OpenDiscrepancies.readAll(c, env.kafka.bootstrapServers()).openCount()).isZero();
       CliTest.Run clean = CliTest.run("audit", "--config", f.toString(), "--hashing", "jvm");
       assertThat(clean.code()).as(clean.out() + clean.err()).isEqualTo(ExitCodes.OK);
 

@@ -54,6 +54,13 @@ class CliTest {
   }
 
   @Test
+  void anInjectionAttemptAsTheAuditTimeColumnIsRejectedBeforeAnyDatabaseIsTouched() {
+    Run r = run("audit", "--config", "config/demo.yaml", "--segments", "time:id\" OR 1=1 --");
+    assertThat(r.code()).isEqualTo(ExitCodes.INVALID);
+    assertThat(r.err()).contains("--segments:", "is not a valid column name");
+  }
+
+  @Test
   void unknownComparatorsAreReportedByValidate(@TempDir Path dir) throws Exception {
     Path f = Files.writeString(dir.resolve("cmp.yaml"), """
         name: ok

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.migrationverifier.canonical.CanonicalKey;
 import io.migrationverifier.config.Side;
 import io.migrationverifier.config.VerifierConfig;
+import io.migrationverifier.event.DeadLetters;
 import io.migrationverifier.event.Discrepancy;
 import io.migrationverifier.event.DiscrepancyKind;
 import io.migrationverifier.event.EventCodec;
@@ -17,6 +18,7 @@ import io.migrationverifier.testutil.Configs;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,6 +26,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -42,7 +46,7 @@ class GateCommandTest {
       """);
   static final Set<String> TOPICS = Set.of("shop.discrepancies", "shop.changes.source", "shop.changes.target",
       "shop.coverage");
-  static final GateCommand.Limits DEFAULTS = new GateCommand.Limits(0, null, 120_000);
+  static final GateCommand.Limits DEFAULTS = new GateCommand.Limits(0, null, 120_000, 0);
 
   static Coverage covered(String... tablesBySnapshot) {
     Coverage c = new Coverage();
@@ -88,9 +92,21 @@ class GateCommandTest {
     return w.stream().map(x -> new GateCommand.VerifyProgress(x.side(), x.partition(), 100L, 100, 0)).toList();
   }
 
+  static final GateCommand.Pending NONE_PENDING = new GateCommand.Pending(Map.of(), "shop.verify-verify-deadlines-changelog",
+      true);
+
+  static GateCommand.Board readable(OpenDiscrepancies b) {
+    return new GateCommand.Board(b, List.of());
+  }
+
+  static Coverage.ChangeDeadLetters noDeadLetters() {
+    return new Coverage.ChangeDeadLetters(C);
+  }
+
   static GateCommand.Verdict verdict(GateCommand.Limits l, Set<String> topics, Coverage c, OpenDiscrepancies b,
       List<SideWatermark> w) {
-    return GateCommand.Verdict.evaluate(C, CFG, l, topics, c, b, w, done(w), NOW);
+    return GateCommand.Verdict.evaluate(C, CFG, l, topics, c, noDeadLetters(), readable(b), NONE_PENDING, w, done(w),
+        NOW);
   }
 
   static String text(GateCommand.Verdict v) {
@@ -146,11 +162,11 @@ class GateCommandTest {
         "3 open discrepancies in orders (1 MISSING_IN_TARGET, 2 VALUE_MISMATCH), oldest 2 h (3 open in all, more"
             + " than --max-open 0): see `tail --config gate.yaml --from-beginning --table orders`"));
 
-    assertThat(verdict(new GateCommand.Limits(3, null, 120_000), TOPICS, c, b, current()).open())
+    assertThat(verdict(new GateCommand.Limits(3, null, 120_000, 0), TOPICS, c, b, current()).open())
         .as("3 allowed, no age limit").isTrue();
-    assertThat(verdict(new GateCommand.Limits(3, 3 * 3_600_000L, 120_000), TOPICS, c, b, current()).open())
+    assertThat(verdict(new GateCommand.Limits(3, 3 * 3_600_000L, 120_000, 0), TOPICS, c, b, current()).open())
         .as("3 allowed, none older than 3 h").isTrue();
-    GateCommand.Verdict old = verdict(new GateCommand.Limits(3, 600_000L, 120_000), TOPICS, c, b, current());
+    GateCommand.Verdict old = verdict(new GateCommand.Limits(3, 600_000L, 120_000, 0), TOPICS, c, b, current());
     assertThat(old.reasons()).singleElement().satisfies(r -> assertThat(r.message())
         .contains("oldest 2 h (older than --max-age 10 min)"));
   }
@@ -187,7 +203,7 @@ class GateCommandTest {
     p.set(0, new GateCommand.VerifyProgress(Side.SOURCE, 0, null, 40, 0));
     p.set(3, new GateCommand.VerifyProgress(Side.TARGET, 1, 10L, 500, 5 * 60_000));
     GateCommand.Verdict v = GateCommand.Verdict.evaluate(C, CFG, DEFAULTS, TOPICS, covered("orders", "items"),
-        new OpenDiscrepancies(), current(), p, NOW);
+        noDeadLetters(), readable(new OpenDiscrepancies()), NONE_PENDING, current(), p, NOW);
     assertThat(v.reasons()).extracting(GateCommand.Reason::check).containsExactly("verify", "verify");
     assertThat(v.reasons().get(0).message()).isEqualTo("the verify role (shop.verify) has not processed any of"
         + " partition 0 of shop.changes.source: is it running? Start `run --config gate.yaml` (or with --roles verify)");
@@ -199,7 +215,126 @@ class GateCommandTest {
     p.set(0, new GateCommand.VerifyProgress(Side.SOURCE, 0, null, 0, 0));
     p.set(3, new GateCommand.VerifyProgress(Side.TARGET, 1, 10L, 500, 1_000));
     assertThat(GateCommand.Verdict.evaluate(C, CFG, DEFAULTS, TOPICS, covered("orders", "items"),
-        new OpenDiscrepancies(), current(), p, NOW).open()).isTrue();
+        noDeadLetters(), readable(new OpenDiscrepancies()), NONE_PENDING, current(), p, NOW).open()).isTrue();
+  }
+
+  @Test
+  void disagreementsWithinTheirWindowCloseItBeyondMaxPending() {
+    Coverage c = covered("orders", "items");
+    GateCommand.Pending pending = new GateCommand.Pending(new TreeMap<>(Map.of("orders", 2)),
+        "shop.verify-verify-deadlines-changelog", true);
+    List<SideWatermark> w = current();
+    GateCommand.Verdict v = GateCommand.Verdict.evaluate(C, CFG, DEFAULTS, TOPICS, c, noDeadLetters(),
+        readable(new OpenDiscrepancies()), pending, w, done(w), NOW);
+    assertThat(v.reasons()).singleElement().satisfies(r -> {
+      assertThat(r.check()).isEqualTo("pending");
+      assertThat(r.table()).isEqualTo("orders");
+      assertThat(r.message()).isEqualTo("2 keys of orders disagree and are still within their window (2 in all, more"
+          + " than --max-pending 0): wait one window (verify.window: 30 s for orders) for them to converge or be"
+          + " reported");
+    });
+    assertThat(text(v)).contains("disagreements within their window: 2 (--max-pending 0)")
+        .containsPattern("orders +compared in full .*; open: 0; pending: 2");
+    assertThat(GateCommand.Verdict.evaluate(C, CFG, new GateCommand.Limits(0, null, 120_000, 2), TOPICS, c,
+        noDeadLetters(), readable(new OpenDiscrepancies()), pending, w, done(w), NOW).open()).as("2 allowed").isTrue();
+
+    // the verify role never started: its changelog is missing, and that is a reason of its own
+    GateCommand.Verdict never = GateCommand.Verdict.evaluate(C, CFG, DEFAULTS, TOPICS, c, noDeadLetters(),
+        readable(new OpenDiscrepancies()), new GateCommand.Pending(Map.of(), "shop.verify-verify-deadlines-changelog",
+            false), w, done(w), NOW);
+    assertThat(never.reasons()).singleElement().satisfies(r -> assertThat(r.message()).startsWith(
+        "shop.verify-verify-deadlines-changelog does not exist: the verify role (shop.verify) has never started"));
+    assertThat(GateCommand.deadlineChangelog(C)).isEqualTo("shop.verify-verify-deadlines-changelog");
+  }
+
+  static Headers captureHeaders(Side side, String destination) {
+    Headers h = new RecordHeaders();
+    h.add(DeadLetters.TOPIC, ("debezium:" + destination).getBytes(StandardCharsets.UTF_8));
+    h.add(DeadLetters.CAPTURE_SIDE, side.id().getBytes(StandardCharsets.UTF_8));
+    return h;
+  }
+
+  @Test
+  void deadLettersAreAttributedByRecordKeyOrDebeziumDestination() {
+    byte[] ordersKey = CanonicalKey.of("orders", new TreeMap<>(Map.of("id", "7"))).toBytes();
+    assertThat(Coverage.ChangeDeadLetters.attribute(C, ordersKey, new RecordHeaders())).isEqualTo("orders");
+    assertThat(Coverage.ChangeDeadLetters.attribute(C, CanonicalKey.of("gone", new TreeMap<>(Map.of("id", "1")))
+        .toBytes(), null)).as("not a configured table").isNull();
+    byte[] debeziumKey = "{\"id\":7}".getBytes(StandardCharsets.UTF_8);
+    assertThat(Coverage.ChangeDeadLetters.attribute(C, debeziumKey, captureHeaders(Side.SOURCE,
+        "shop-source.public.items"))).isEqualTo("items");
+    assertThat(Coverage.ChangeDeadLetters.attribute(C, debeziumKey, captureHeaders(Side.TARGET,
+        "shop-target.public.orders"))).isEqualTo("orders");
+    assertThat(Coverage.ChangeDeadLetters.attribute(C, debeziumKey, captureHeaders(Side.TARGET,
+        "shop-source.public.orders"))).as("another side's prefix").isNull();
+    assertThat(Coverage.ChangeDeadLetters.attribute(C, debeziumKey, captureHeaders(Side.SOURCE,
+        "shop-source.public.customers"))).as("not configured").isNull();
+    assertThat(Coverage.ChangeDeadLetters.attribute(C, null, null)).isNull();
+  }
+
+  @Test
+  void deadLetteredChangesVoidCoverageThatStartedBeforeThem() {
+    Coverage c = covered("orders", "items"); // snapshots started at NOW - 1 h
+    Coverage.ChangeDeadLetters d = noDeadLetters();
+    byte[] ordersKey = CanonicalKey.of("orders", new TreeMap<>(Map.of("id", "7"))).toBytes();
+    d.add(ordersKey, new RecordHeaders(), NOW - 7_200_000); // before the snapshots: compared by them
+    List<SideWatermark> w = current();
+    assertThat(GateCommand.Verdict.evaluate(C, CFG, DEFAULTS, TOPICS, c, d, readable(new OpenDiscrepancies()),
+        NONE_PENDING, w, done(w), NOW).open()).isTrue();
+
+    d.add(ordersKey, new RecordHeaders(), NOW - 60_000);
+    d.add(ordersKey, new RecordHeaders(), NOW - 30_000);
+    GateCommand.Verdict v = GateCommand.Verdict.evaluate(C, CFG, DEFAULTS, TOPICS, c, d,
+        readable(new OpenDiscrepancies()), NONE_PENDING, w, done(w), NOW);
+    assertThat(v.reasons()).singleElement().satisfies(r -> {
+      assertThat(r.check()).isEqualTo("coverage");
+      assertThat(r.table()).isEqualTo("orders");
+      assertThat(r.message()).startsWith("2 change events of orders went to shop.changes.dlq (newest ")
+          .contains("since its latest comparison in full started", "then run `audit --config gate.yaml --table"
+              + " orders`");
+    });
+    assertThat(v.tables().get(0).compared()).isFalse();
+    assertThat(text(v)).contains("NOT compared in full (2 changes dead-lettered since initial snapshots");
+
+    // an audit that started after them compares the table in full again
+    put(c, Coverage.Entry.audit("orders", NOW - 20_000, NOW - 10_000, 3, 3, 0, "key"));
+    assertThat(GateCommand.Verdict.evaluate(C, CFG, DEFAULTS, TOPICS, c, d, readable(new OpenDiscrepancies()),
+        NONE_PENDING, w, done(w), NOW).open()).isTrue();
+
+    // one nobody can attribute closes the gate until every table's coverage started after it
+    d.add(null, new RecordHeaders(), NOW - 15_000);
+    GateCommand.Verdict u = GateCommand.Verdict.evaluate(C, CFG, DEFAULTS, TOPICS, c, d,
+        readable(new OpenDiscrepancies()), NONE_PENDING, w, done(w), NOW);
+    assertThat(u.reasons()).singleElement().satisfies(r -> {
+      assertThat(r.check()).isEqualTo("dlq");
+      assertThat(r.message()).startsWith("1 change event on shop.changes.dlq (newest ")
+          .contains("could not be attributed to a configured table", "`audit --config gate.yaml`");
+    });
+    put(c, Coverage.Entry.audit("items", NOW - 5_000, NOW - 1_000, 2, 2, 0, "key"));
+    assertThat(GateCommand.Verdict.evaluate(C, CFG, DEFAULTS, TOPICS, c, d, readable(new OpenDiscrepancies()),
+        NONE_PENDING, w, done(w), NOW).reasons()).as("orders' audit started before it").hasSize(1);
+    put(c, Coverage.Entry.audit("orders", NOW - 5_000, NOW - 1_000, 3, 3, 0, "key"));
+    assertThat(GateCommand.Verdict.evaluate(C, CFG, DEFAULTS, TOPICS, c, d, readable(new OpenDiscrepancies()),
+        NONE_PENDING, w, done(w), NOW).reasons()).as("orders' audit started after it, items' too").isEmpty();
+  }
+
+  @Test
+  void unreadableDiscrepancyRecordsCloseIt() throws Exception {
+    List<SideWatermark> w = current();
+    GateCommand.Board b = new GateCommand.Board(new OpenDiscrepancies(), List.of(new GateCommand.At(0, 17),
+        new GateCommand.At(0, 18), new GateCommand.At(1, 4)));
+    GateCommand.Verdict v = GateCommand.Verdict.evaluate(C, CFG, DEFAULTS, TOPICS, covered("orders", "items"),
+        noDeadLetters(), b, NONE_PENDING, w, done(w), NOW);
+    assertThat(v.reasons()).singleElement().satisfies(r -> {
+      assertThat(r.check()).isEqualTo("unreadable");
+      assertThat(r.partitions()).containsExactly(0, 1);
+      assertThat(r.message()).startsWith("3 records of shop.discrepancies cannot be read (partition 0 offsets 17, 18;"
+          + " partition 1 offset 4): a discrepancy in them would be invisible")
+          .contains("--partition 0 --offset 17");
+    });
+    JsonNode j = new ObjectMapper().readTree(v.json());
+    assertThat(j.get("malformedDiscrepancyRecords").asInt()).isEqualTo(3);
+    assertThat(j.get("unreadableDiscrepancyRecords").get(2).get("offset").asLong()).isEqualTo(4);
   }
 
   @Test
@@ -231,6 +366,9 @@ class GateCommandTest {
     CliTest.Run neg = CliTest.run("gate", "--config", f.toString(), "--max-open", "-1");
     assertThat(neg.code()).isEqualTo(ExitCodes.INVALID);
     assertThat(neg.err()).contains("--max-open: -1 must be 0 or more");
+    CliTest.Run negPending = CliTest.run("gate", "--config", f.toString(), "--max-pending", "-1");
+    assertThat(negPending.code()).isEqualTo(ExitCodes.INVALID);
+    assertThat(negPending.err()).contains("--max-pending: -1 must be 0 or more");
     CliTest.Run help = CliTest.run("gate", "--help");
     assertThat(help.out()).contains("--max-lag", "default 2m", "4 gate closed");
 

@@ -1,19 +1,29 @@
 package io.migrationverifier.cli;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import com.networknt.schema.JsonSchemaFactory;
+import com.networknt.schema.SpecVersion;
+import io.migrationverifier.canonical.CanonicalKey;
 import io.migrationverifier.config.Side;
 import io.migrationverifier.config.VerifierConfig;
 import io.migrationverifier.event.Discrepancy;
+import io.migrationverifier.event.DiscrepancyKind;
+import io.migrationverifier.event.EventCodec;
+import io.migrationverifier.ops.CaptureCurrency;
 import io.migrationverifier.ops.Coverage;
 import io.migrationverifier.ops.OpenDiscrepancies;
 import io.migrationverifier.repair.OpsKafka;
 import io.migrationverifier.runtime.Pipeline;
 import io.migrationverifier.runtime.PipelineFixture.Probe;
 import io.migrationverifier.runtime.Role;
+import io.migrationverifier.verify.TopologyDocs;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -21,11 +31,15 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.config.TopicConfig;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -35,6 +49,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 
 /**
@@ -59,6 +74,9 @@ class GateIT {
   private Pipeline pipeline;
   private Pipeline verify;
   private final Probe probe = new Probe();
+  /** The Kafka consumer logs here when asked for offsets of a partition it has not assigned. */
+  private static final String OFFSET_FETCHER = "org.apache.kafka.clients.consumer.internals.OffsetFetcherUtils";
+  private final ListAppender<ILoggingEvent> offsetWarnings = new ListAppender<>();
 
   record Run(int code, String out, String err) {}
 
@@ -82,14 +100,17 @@ class GateIT {
         capture: {heartbeat-interval: 200ms}
         http: {enabled: false}
         tables:
-          - {name: orders, key: [id]}
+          - {name: orders, key: [id], window: 30s}
           - {name: items, key: [id]}
         """.formatted(env.kafka.bootstrapServers(), env.pg.port(), env.pg.port(), dir.resolve("state")));
     config = OpsItSupport.load(file);
+    offsetWarnings.start();
+    ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger(OFFSET_FETCHER)).addAppender(offsetWarnings);
   }
 
   @AfterAll
   void stop() throws Exception {
+    ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger(OFFSET_FETCHER)).detachAppender(offsetWarnings);
     if (verify != null) {
       verify.close();
     }
@@ -199,6 +220,24 @@ class GateIT {
       assertThat(coverage.snapshot("items", s).orElseThrow().rows()).as("items rows, " + s).isEqualTo(2);
     }
     assertThat(coverage.malformed()).isZero();
+    // the status page keeps one reader and reads every few seconds: later reads see newer watermarks
+    try (CaptureCurrency currency = CaptureCurrency.open(config, env.kafka.bootstrapServers())) {
+      List<CaptureCurrency.SideWatermark> first = currency.read();
+      assertThat(first).hasSize(4).allMatch(w -> w.watermark() != null);
+      await().atMost(AWAIT).pollInterval(Duration.ofMillis(300)).until(() -> {
+        List<CaptureCurrency.SideWatermark> now = currency.read();
+        for (int i = 0; i < first.size(); i++) {
+          if (now.get(i).watermark() <= first.get(i).watermark()) {
+            return false;
+          }
+        }
+        return true;
+      });
+    }
+    String me = Thread.currentThread().getName();
+    assertThat(offsetWarnings.list).filteredOn(e -> e.getThreadName().equals(me)).extracting(ILoggingEvent::getFormattedMessage)
+        .as("the gate's reads keep their partitions assigned: no \"no longer assigned\" WARN per partition and read")
+        .isEmpty();
   }
 
   @Test
@@ -230,6 +269,24 @@ class GateIT {
 
   @Test
   @Order(4)
+  void aDisagreementWithinItsWindowClosesItUntilItConverges() throws Exception {
+    env.sql("modern", "INSERT INTO orders VALUES (50, 'target only')");
+    Run closed = awaitGate(r -> r.code() == GateCommand.CLOSED);
+    assertThat(closed.out()).contains("1 key of orders disagrees and is still within their window (1 in all, more"
+        + " than --max-pending 0): wait one window (verify.window: 30 s for orders) for them to converge or be"
+        + " reported", "disagreements within their window: 1 (--max-pending 0)")
+        .containsPattern("orders +compared in full .*; open: 0; pending: 1").doesNotContain("open discrepancy in");
+    assertThat(gate("--max-pending", "1").code()).as("one allowed").isEqualTo(ExitCodes.OK);
+
+    env.sql("legacy", "INSERT INTO orders VALUES (50, 'target only')");
+    Run open = awaitGate(r -> r.code() == ExitCodes.OK);
+    assertThat(open.out()).contains("disagreements within their window: 0");
+    assertThat(OpenDiscrepancies.readAll(config, env.kafka.bootstrapServers()).openCount())
+        .as("it converged within its window: never reported").isZero();
+  }
+
+  @Test
+  @Order(5)
   void aStalledCaptureClosesItUntilItRunsAgain() throws Exception {
     pipeline.stopCapture(Side.TARGET);
     Run closed = awaitGate(r -> r.code() == GateCommand.CLOSED, "--max-lag", "2s");
@@ -254,7 +311,7 @@ class GateIT {
   }
 
   @Test
-  @Order(5)
+  @Order(6)
   void aStoppedVerifyRoleClosesItUntilItRunsAgain() throws Exception {
     verify.close();
     verify = null;
@@ -266,5 +323,82 @@ class GateIT {
     verify = Pipeline.start(config, EnumSet.of(Role.VERIFY), env.kafka.bootstrapServers(), probe, probe);
     awaitGate(r -> r.code() == ExitCodes.OK, "--max-lag", "2s");
     assertThat(probe.anomalies).isEmpty();
+  }
+
+  @Test
+  @Order(7)
+  void anUnreadableDiscrepancyRecordClosesItUntilSuperseded() throws Exception {
+    byte[] key = CanonicalKey.of("items", new TreeMap<>(Map.of("id", "77"))).toBytes();
+    env.produce(config, List.of(new ProducerRecord<>("gate.discrepancies", key, "{not json".getBytes(UTF_8))));
+    Run closed = gate();
+    assertThat(closed.code()).isEqualTo(GateCommand.CLOSED);
+    assertThat(closed.out()).containsPattern("1 record of gate.discrepancies cannot be read \\(partition \\d offset"
+        + " \\d+\\): a discrepancy in it would be invisible");
+    JsonNode v = JSON.readTree(gate("--json").out());
+    assertThat(v.get("malformedDiscrepancyRecords").asInt()).isEqualTo(1);
+
+    env.produce(config, List.of(new ProducerRecord<>("gate.discrepancies", key, null))); // a tombstone supersedes it
+    assertThat(gate().code()).isEqualTo(ExitCodes.OK);
+  }
+
+  @Test
+  @Order(8)
+  void anAuditResolvesAFindingItNowFindsConsistent() throws Exception {
+    // an earlier audit's finding, since fixed in a way the stream never saw (the row agrees now)
+    TreeMap<String, String> id1 = new TreeMap<>(Map.of("id", "1"));
+    long then = System.currentTimeMillis() - 60_000;
+    Discrepancy found = new Discrepancy(UUID.randomUUID().toString(), DiscrepancyKind.VALUE_MISMATCH, "items", id1,
+        Discrepancy.DETECTOR_AUDIT, then, then, new TreeMap<>(Map.of("id", "1", "label", "one")), null, List.of(),
+        null, null, null, null, then);
+    env.produce(config, List.of(new ProducerRecord<>("gate.discrepancies", CanonicalKey.of("items", id1).toBytes(),
+        EventCodec.encode(found))));
+    Run closed = gate();
+    assertThat(closed.code()).isEqualTo(GateCommand.CLOSED);
+    assertThat(closed.out()).contains("1 open discrepancy in items (1 VALUE_MISMATCH)");
+
+    Run audit = cli("audit", "--config", file.toString(), "--table", "items");
+    assertThat(audit.code()).as(audit.toString()).isEqualTo(ExitCodes.OK);
+    assertThat(audit.out()).contains("table items: 1 open discrepancy found consistent by this audit: RESOLVED"
+        + " (audit)");
+    JsonNode resolved = env.read(config, "gate.discrepancies").stream().filter(r -> r.value() != null)
+        .map(r -> new String(r.value(), UTF_8)).filter(v -> v.contains("\"RESOLVED\"") && v.contains(found.id()))
+        .map(GateIT::readTree).findFirst().orElseThrow();
+    assertThat(resolved.get("detector").asText()).isEqualTo("audit");
+    assertThat(resolved.get("resolution").asText()).isEqualTo("audit");
+    assertThat(resolved.get("resolves").asText()).isEqualTo(found.id());
+    assertThat(JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012)
+        .getSchema(TopologyDocs.schema("discrepancy.schema.json")).validate(resolved)).isEmpty();
+    awaitGate(r -> r.code() == ExitCodes.OK);
+  }
+
+  @Test
+  @Order(9)
+  void deadLetteredChangesCloseItUntilAnAuditStartedAfterThem() throws Exception {
+    // the verify role cannot read these: it dead-letters them with their record keys
+    byte[] item5 = CanonicalKey.of("items", new TreeMap<>(Map.of("id", "5"))).toBytes();
+    env.produce(config, List.of(new ProducerRecord<>("gate.changes.source", item5, "garbage".getBytes(UTF_8)),
+        new ProducerRecord<>("gate.changes.target", null, "garbage, no key".getBytes(UTF_8))));
+    Run closed = awaitGate(r -> r.out().contains("could not be attributed") && r.out().contains("of items went to"));
+    assertThat(closed.code()).isEqualTo(GateCommand.CLOSED);
+    assertThat(closed.out()).containsPattern("1 change event of items went to gate.changes.dlq \\(newest .*\\) since"
+        + " its latest comparison in full started")
+        .contains("then run `audit --config " + file + " --table items`",
+            "1 change event on gate.changes.dlq (newest ", "`audit --config " + file + "`")
+        .containsPattern("items +NOT compared in full \\(1 change dead-lettered since");
+
+    Run audit = cli("audit", "--config", file.toString());
+    assertThat(audit.code()).as(audit.toString()).isEqualTo(ExitCodes.OK);
+    Run open = awaitGate(r -> r.code() == ExitCodes.OK);
+    assertThat(open.out()).containsPattern("items +compared in full by initial snapshots .* and audit");
+    assertThat(probe.anomalies).as("the verify role's view of them").hasSize(2)
+        .allMatch(a -> a.startsWith("malformed record on gate.changes."));
+  }
+
+  private static JsonNode readTree(String value) {
+    try {
+      return JSON.readTree(value);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 }
