@@ -138,6 +138,11 @@ public final class Audit implements AutoCloseable {
     this.pii = PiiMasker.forConfig(config);
   }
 
+  /** One key compared now, in both databases, with the audit's connections and comparator. */
+  public KeyCheck.Verdict verdictNow(String table, Map<String, String> key) throws SQLException {
+    return keyCheck.check(table, key).verdict();
+  }
+
   @Override
   public void close() {
     sides.shutdownNow();

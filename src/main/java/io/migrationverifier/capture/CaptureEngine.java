@@ -158,7 +158,17 @@ public final class CaptureEngine implements AutoCloseable {
     boolean fresh = !Files.exists(offsets) || Files.size(offsets) == 0;
     if (!fresh) {
       // Debezium would resume silently past a hole (a dropped slot is recreated at "now")
-      ResumeCheck.verify(db, side.id(), CaptureNames.slot(config, side), stateDir, offsets);
+      try {
+        ResumeCheck.verify(db, side.id(), db.properties().getOrDefault("slot.name", CaptureNames.slot(config, side)),
+            stateDir, offsets);
+      } catch (ResumeCheck.LostChangesException e) {
+        // a refusal is a capture failure like any other: the pipeline (and `run`) stop on it with this message
+        LOG.error("{}", e.getMessage());
+        stopped.completeExceptionally(e);
+        return;
+      }
+      // the file only grows: a restart's first batch may hold older LSNs (a transaction that began earlier)
+      ackedLsn = ResumeCheck.readAckedLsn(stateDir).orElse(0L);
     }
     partitions = producer.partitionsFor(topic).size();
     List<String> include = new ArrayList<>(byQualifiedName.keySet());
@@ -410,7 +420,8 @@ public final class CaptureEngine implements AutoCloseable {
     byte[] value = null;
     for (int chars = OversizeValues.FIRST_CUT_CHARS; ; chars /= 2) {
       value = EventCodec.encode(new io.migrationverifier.event.ChangeEvent(ev.side(), ev.table(), ev.key(), ev.op(),
-          CanonicalRow.of(OversizeValues.cut(ev.row().values(), chars)), ev.hash(), ev.ts(), ev.pos()));
+          ev.row() == null ? null : CanonicalRow.of(OversizeValues.cut(ev.row().values(), chars)), ev.hash(), ev.ts(),
+          ev.pos()));
       if (keyBytes.length + value.length <= maxRecordBytes || chars == 0) {
         break;
       }
@@ -426,6 +437,7 @@ public final class CaptureEngine implements AutoCloseable {
     h.add(DeadLetters.MESSAGE, e.getMessage().getBytes(StandardCharsets.UTF_8));
     h.add(DeadLetters.TOPIC, ("debezium:" + r.destination()).getBytes(StandardCharsets.UTF_8));
     h.add(DeadLetters.CAPTURE_SIDE, side.id().getBytes(StandardCharsets.UTF_8));
+    h.add(DeadLetters.COMPARED, "true".getBytes(StandardCharsets.UTF_8));
     sends.add(producer.send(new ProducerRecord<>(dlqTopic, null, keyBytes, value, h)));
     return value;
   }

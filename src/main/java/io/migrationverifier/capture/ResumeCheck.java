@@ -94,7 +94,10 @@ final class ResumeCheck {
               + " re-snapshot: " + reset);
         }
         Optional<Long> acked = readAckedLsn(stateDir);
-        if (confirmed != null && acked.isPresent() && parseLsn(confirmed) > acked.get()) {
+        // Debezium also confirms positions of records it did not hand us as changes (its own
+        // heartbeats, transaction metadata): what its offsets hold it may have confirmed
+        long stored = offset.map(o -> Math.max(o.path("lsn_commit").asLong(0), o.path("lsn").asLong(0))).orElse(0L);
+        if (confirmed != null && acked.isPresent() && parseLsn(confirmed) > Math.max(acked.get(), stored)) {
           throw new LostChangesException("capture " + sideId + ": the replication slot " + slot + " in "
               + db.database() + " starts at LSN " + confirmed + ", after the last change this capture delivered ("
               + lsnText(acked.get()) + "): it was recreated or advanced while the capture was down, and the changes"

@@ -7,6 +7,7 @@ import io.migrationverifier.audit.Audit;
 import io.migrationverifier.audit.AuditCheckpoint;
 import io.migrationverifier.canonical.CanonicalKey;
 import io.migrationverifier.canonical.Canonicalizer;
+import io.migrationverifier.check.KeyCheck;
 import io.migrationverifier.config.Identifiers;
 import io.migrationverifier.config.TableConfig;
 import io.migrationverifier.config.VerifierConfig;
@@ -230,24 +231,18 @@ public final class AuditCommand implements Callable<Integer> {
             confirmed.add(ByteBuffer.wrap(key));
             records.add(new ProducerRecord<>(c.topics().discrepancies(), key, EventCodec.encode(d)));
           }
+          // Candidates to close: open on the topic (read now, after the audit: what the stream
+          // reported meanwhile is seen too), detected before the audit began, not found different by
+          // it. The audit's finding alone is not enough to close one (a row outside a time window
+          // was never read; the stream may report again meanwhile): each is compared again right
+          // before it is closed. A resumed audit read part of the table in an earlier run: it
+          // closes nothing.
+          List<Map.Entry<ByteBuffer, Discrepancy>> candidates = new ArrayList<>();
           if (producer != null && r.segmentsResumed() == 0) {
-            // Read now, after the audit: what the stream reported meanwhile is seen too. A row open
-            // there that the audit found consistent agrees since: the stream may never see why (a
-            // change it lost, a fix outside any change, an earlier audit's finding), and `gate`
-            // would stay closed for it forever. Only what was detected before the audit began is
-            // closed: a row that started to differ during the scan may have been read before.
-            // A resumed audit read part of the table in an earlier run: it closes nothing.
-            long now = System.currentTimeMillis();
-            int closed = 0;
             for (Map.Entry<ByteBuffer, Discrepancy> e : openOf(c, t).entrySet()) {
               if (!confirmed.contains(e.getKey()) && e.getValue().detectedAt() < started) {
-                records.add(resolved(c, e.getKey().array(), e.getValue(), RESOLUTION_AUDIT, now));
-                closed++;
+                candidates.add(e);
               }
-            }
-            if (closed > 0) {
-              resolvedLines.add("table " + t + ": " + closed + (closed == 1 ? " open discrepancy" : " open discrepancies")
-                  + " found consistent by this audit: RESOLVED (audit)");
             }
           }
           int left = r.differenceCount();
@@ -283,6 +278,21 @@ public final class AuditCommand implements Callable<Integer> {
             }
           }
           unrepaired += left;
+          if (!candidates.isEmpty()) {
+            long now = System.currentTimeMillis();
+            int closed = 0;
+            for (Map.Entry<ByteBuffer, Discrepancy> e : candidates) {
+              Discrepancy open = e.getValue();
+              if (audit.verdictNow(open.table(), open.key()) == KeyCheck.Verdict.CONSISTENT) {
+                records.add(resolved(c, e.getKey().array(), open, RESOLUTION_AUDIT, now));
+                closed++;
+              }
+            }
+            if (closed > 0) {
+              resolvedLines.add("table " + t + ": " + closed + (closed == 1 ? " open discrepancy" : " open discrepancies")
+                  + " found consistent by this audit: RESOLVED (audit)");
+            }
+          }
           if (producer != null) {
             List<Future<RecordMetadata>> sends = new ArrayList<>();
             for (ProducerRecord<byte[], byte[]> rec : records) {

@@ -152,7 +152,7 @@ public final class CheckCommand implements Callable<Integer> {
         return ExitCodes.FAILURE;
       }
       if (json) {
-        out.println(CheckJson.text(CheckJson.toJson(res)));
+        out.println(CheckJson.text(CheckJson.toJson(res, !PiiMasker.forConfig(c).masks(table))));
       } else {
         print(res.check(), out);
         printRepair(c, res, out);

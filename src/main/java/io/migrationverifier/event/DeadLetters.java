@@ -22,6 +22,11 @@ public final class DeadLetters {
    * "keyBytes,valueBytes" of the original; the record holds their beginnings only.
    */
   public static final String VALUE_CUT = "migration-verifier.original.sizes";
+  /**
+   * On a dead letter kept for information only: the change itself was sent (cut) and compared, so
+   * {@code gate} does not count it as a change never compared.
+   */
+  public static final String COMPARED = "migration-verifier.compared";
   /** The most bytes {@link #stackTrace} returns (ASCII in practice: class and method names). */
   public static final int MAX_TRACE_BYTES = 8 * 1024;
   private static final int MAX_TRACE = MAX_TRACE_BYTES;

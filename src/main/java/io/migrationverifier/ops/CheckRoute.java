@@ -87,7 +87,8 @@ public final class CheckRoute {
     }
     boolean repair = r != null && r.asBoolean();
     try {
-      return HttpEndpoint.Response.json(200, CheckJson.toJson(checks.check(t.asText(), key, repair)));
+      return HttpEndpoint.Response.json(200, CheckJson.toJson(checks.check(t.asText(), key, repair),
+          !checks.masksPii(t.asText())));
     } catch (IllegalArgumentException e) {
       throw new HttpEndpoint.BadRequest(e.getMessage());
     } catch (SQLException e) {
@@ -102,7 +103,7 @@ public final class CheckRoute {
       body.put("error", "the repair failed: " + e.getMessage());
       return HttpEndpoint.Response.json(500, body);
     } catch (OnDemandCheck.OutputsLostException e) {
-      var body = CheckJson.toJson(e.result());
+      var body = CheckJson.toJson(e.result(), !checks.masksPii(e.result().check().key().table()));
       body.put("error", "repaired, but the repair log entry could not be written to Kafka (" + e.getMessage()
           + "): it is in this answer; keep it, undo needs it");
       return HttpEndpoint.Response.json(500, body);

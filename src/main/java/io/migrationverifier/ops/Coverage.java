@@ -273,6 +273,9 @@ public final class Coverage {
     }
 
     public void add(byte[] key, Headers headers, long timestamp) {
+      if (headers != null && headers.lastHeader(DeadLetters.COMPARED) != null) {
+        return; // a copy kept for information: the change itself was compared
+      }
       String table = attribute(config, key, headers);
       (table == null ? unattributed : byTable.computeIfAbsent(table, t -> new ArrayList<>())).add(timestamp);
     }

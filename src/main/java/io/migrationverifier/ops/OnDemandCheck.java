@@ -178,4 +178,9 @@ public final class OnDemandCheck implements AutoCloseable {
     }
     idle.clear();
   }
+
+  /** Whether the table's answers must leave exact row images out ({@code pii} columns). */
+  public boolean masksPii(String table) {
+    return pii.masks(table);
+  }
 }

@@ -76,6 +76,8 @@ import org.slf4j.LoggerFactory;
  * (verifier's event-time lag + {@value #REPAIR_EXPIRY_MS} ms), however long a key stays unchanged.
  */
 final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]> {
+  /** Dead-letter messages are cut to this (they may quote the bad input). */
+  private static final int MAX_MESSAGE_CHARS = 4096;
   private static final Logger LOG = LoggerFactory.getLogger(VerifyProcessor.class);
   private static final byte[] EMPTY = new byte[0];
   private static final Bytes META_KEY = Bytes.wrap("meta".getBytes(StandardCharsets.UTF_8));
@@ -642,17 +644,26 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
     RecordMetadata md = ctx.recordMetadata().orElse(null);
     byte[] key = record.key();
     byte[] value = record.value();
-    if ((key == null ? 0 : key.length) + (value == null ? 0 : value.length) > MAX_DEAD_LETTER_BYTES) {
+    // the original's own headers travel along: they count against the room left for key and value
+    int budget = MAX_DEAD_LETTER_BYTES;
+    for (var h : record.headers()) {
+      budget -= h.key().length() + (h.value() == null ? 0 : h.value().length);
+    }
+    budget = Math.max(MAX_DEAD_LETTER_KEY_BYTES, budget);
+    if ((key == null ? 0 : key.length) + (value == null ? 0 : value.length) > budget) {
       // the broker took it, but with our headers it may not fit again, and a failed send stops the verifier
       headers.add(DeadLetters.VALUE_CUT, ((key == null ? 0 : key.length) + "," + (value == null ? 0 : value.length))
           .getBytes(StandardCharsets.UTF_8));
       key = key == null || key.length <= MAX_DEAD_LETTER_KEY_BYTES ? key : Arrays.copyOf(key, MAX_DEAD_LETTER_KEY_BYTES);
       if (value != null) {
-        value = Arrays.copyOf(value, Math.min(value.length, MAX_DEAD_LETTER_BYTES - (key == null ? 0 : key.length)));
+        value = Arrays.copyOf(value, Math.max(0, Math.min(value.length, budget - (key == null ? 0 : key.length))));
       }
     }
     headers.add(DeadLetters.EXCEPTION, e.getClass().getName().getBytes(StandardCharsets.UTF_8));
-    headers.add(DeadLetters.MESSAGE, String.valueOf(e.getMessage()).getBytes(StandardCharsets.UTF_8));
+    // messages quote the input (keys, table names): a huge key must not make the dead letter too big to send
+    String message = String.valueOf(e.getMessage());
+    headers.add(DeadLetters.MESSAGE, (message.length() > MAX_MESSAGE_CHARS ? message.substring(0, MAX_MESSAGE_CHARS)
+        + "…[cut: " + message.length() + " chars]" : message).getBytes(StandardCharsets.UTF_8));
     headers.add(DeadLetters.STACKTRACE, DeadLetters.stackTrace(e).getBytes(StandardCharsets.UTF_8));
     headers.add(DeadLetters.TOPIC, topic.getBytes(StandardCharsets.UTF_8));
     headers.add(DeadLetters.PARTITION, String.valueOf(md == null ? -1 : md.partition()).getBytes(StandardCharsets.UTF_8));
