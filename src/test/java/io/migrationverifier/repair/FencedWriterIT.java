@@ -18,6 +18,7 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -26,6 +27,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -412,18 +414,19 @@ class FencedWriterIT {
       }
       Future<Outcome> repair = pool.submit(
           () -> writer.apply("items", key(id), judged, Optional.of(CanonicalRow.of(desired(id)))));
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      // MariaDB serves INNODB_TRX from a cache that is refreshed only when it has not been read for
+      // 100 ms: a watcher polling faster than that and first reading before the repair blocked would
+      // see "no lock wait" forever. Poll slower than the cache's idle time.
       try (Connection watch = t.connect(); Statement s = watch.createStatement()) {
-        while (true) {
-          try (ResultSet rs = s.executeQuery(t.lockWaits())) {
-            rs.next();
-            if (rs.getLong(1) > 0) {
-              break;
-            }
-          }
-          assertThat(repair.isDone()).as("the repair must wait for the row lock").isFalse();
-          assertThat(System.nanoTime()).as("the repair never waited for the lock").isLessThan(deadline);
-        }
+        Awaitility.await("the repair waits for the row lock").atMost(Duration.ofSeconds(60))
+            .pollInterval(Duration.ofMillis(250))
+            .until(() -> {
+              assertThat(repair.isDone()).as("the repair must wait for the row lock").isFalse();
+              try (ResultSet rs = s.executeQuery(t.lockWaits())) {
+                rs.next();
+                return rs.getLong(1) > 0;
+              }
+            });
       }
       if (commit) {
         other.commit();
