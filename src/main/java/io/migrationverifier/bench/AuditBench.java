@@ -307,12 +307,12 @@ final class AuditBench {
         tables:
           - name: items
             key: [id]
-        """.formatted(name, source, target, work.resolve("state-" + name)), v -> null);
+        """.formatted(name, source, target, work.resolve("state-" + name)), EndToEndBench.MariaDb::env);
   }
 
   private static String mariaYaml(EndToEndBench.MariaDb maria, String db) {
     return "{type: mariadb, host: 127.0.0.1, port: " + maria.port() + ", database: " + db + ", user: "
-        + EndToEndBench.MariaDb.USER + ", password: " + EndToEndBench.MariaDb.PASSWORD + "}";
+        + EndToEndBench.MariaDb.USER + ", password: \"${env:" + EndToEndBench.MariaDb.PASSWORD_VARIABLE + "}\"}";
   }
 
   /** Statements on the MariaDB server, not written to its binlog (a load of millions of rows). */

@@ -589,6 +589,12 @@ public final class EndToEndBench {
   static final class MariaDb implements BenchDb {
     static final String USER = "bench";
     static final String PASSWORD = "bench-pw";
+    /** The variable a config names for {@link #PASSWORD} ({@code ${env:...}}): a literal password is refused. */
+    static final String PASSWORD_VARIABLE = "MV_BENCH_MARIADB_PASSWORD";
+    /** The environment the benchmark configs are loaded with: {@link #PASSWORD_VARIABLE} only. */
+    static String env(String variable) {
+      return PASSWORD_VARIABLE.equals(variable) ? PASSWORD : null;
+    }
     private final Path dir;
     private final Process process;
     private final int port;
@@ -683,8 +689,8 @@ public final class EndToEndBench {
 
     @Override
     public String sourceYaml() {
-      return "{type: mariadb, host: 127.0.0.1, port: " + port + ", database: bench, user: " + USER + ", password: "
-          + PASSWORD + "}";
+      return "{type: mariadb, host: 127.0.0.1, port: " + port + ", database: bench, user: " + USER
+          + ", password: \"${env:" + PASSWORD_VARIABLE + "}\"}";
     }
 
     @Override
@@ -1281,7 +1287,7 @@ public final class EndToEndBench {
               - {name: attributes, type: json}
         """.formatted(name, bootstrap, databaseYaml, databaseYaml, stateDir.toString().replace("\\", "/"), table,
         table);
-    return ConfigLoader.parse(yaml, n -> null);
+    return ConfigLoader.parse(yaml, MariaDb::env);
   }
 
   /** The verify benchmark's config: no database is contacted. */

@@ -48,16 +48,22 @@ public final class SyntheticChanges {
    * default exactly_once_v2, commits every 100 ms: the verify role as the measurements run it.
    */
   public static VerifierConfig config(String name, int partitions, Path stateDir) {
+    return config(name, partitions, stateDir, "full");
+  }
+
+  /** @param state the table's {@code state}: {@code full} or {@code hash-only} */
+  public static VerifierConfig config(String name, int partitions, Path stateDir, String state) {
     return ConfigLoader.parse("""
         name: %s
         kafka: {bootstrap-servers: embedded, partitions: %d}
-        source: {type: postgres, database: legacy, user: verifier, password: pw}
-        target: {type: postgres, database: modern, user: verifier, password: pw}
+        source: {type: postgres, database: legacy, user: verifier}
+        target: {type: postgres, database: modern, user: verifier}
         verify: {window: 1s, stall-threshold: 1h, commit-interval: 100ms, state-dir: '%s'}
         tables:
           - name: %s
             key: [id]
-        """.formatted(name, partitions, stateDir, TABLE), variable -> null);
+            state: %s
+        """.formatted(name, partitions, stateDir, TABLE, state), variable -> null);
   }
 
   /** Row {@code id} in version {@code version}; {@code variant} != 0 makes one column differ (a fault). */

@@ -20,6 +20,8 @@ import io.migrationverifier.event.OversizeValues;
 import io.migrationverifier.event.Watermark;
 import io.migrationverifier.ops.Coverage;
 import java.io.IOException;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,6 +31,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -81,6 +85,8 @@ public final class CaptureEngine implements AutoCloseable {
    */
   private final int maxRecordBytes;
   private final Canonicalizer canonicalizer;
+  /** Hash-only tables (logical names) found at start without full before-images: none is sent for them. */
+  private volatile Set<String> withoutBeforeImages = Set.of();
   private final Map<String, TableCanonicalizer> byQualifiedName = new HashMap<>();
   private final String heartbeatTable;
   private final PositionTracker positions;
@@ -135,6 +141,27 @@ public final class CaptureEngine implements AutoCloseable {
     });
   }
 
+  private void warnAboutBeforeImages() {
+    Map<String, String> hashOnly = new TreeMap<>();
+    for (TableConfig t : config.tables()) {
+      if (t.hashOnly()) {
+        hashOnly.put(t.name(), qualify(t.physicalTable(side)));
+      }
+    }
+    if (hashOnly.isEmpty()) {
+      return;
+    }
+    try (Connection c = Jdbc.connect(db)) {
+      Map<String, String> lacking = BeforeImageCheck.lacking(c, db, side.id(), hashOnly);
+      new java.util.LinkedHashSet<>(lacking.values()).forEach(w -> LOG.warn("{}", w));
+      withoutBeforeImages = Set.copyOf(lacking.keySet());
+    } catch (SQLException e) {
+      // advice only: an unreachable database is Debezium's to report, with its own retries
+      LOG.warn("capture {}: could not check the before-images of the hash-only tables {}: {}", side.id(),
+          hashOnly.keySet(), e.getMessage());
+    }
+  }
+
   /** {@code schema.table} as Debezium names it: PostgreSQL defaults to {@code public}, MariaDB to the database. */
   String qualify(String table) {
     if (table.contains(".")) {
@@ -171,6 +198,7 @@ public final class CaptureEngine implements AutoCloseable {
       ackedLsn = ResumeCheck.readAckedLsn(stateDir).orElse(0L);
     }
     partitions = producer.partitionsFor(topic).size();
+    warnAboutBeforeImages();
     List<String> include = new ArrayList<>(byQualifiedName.keySet());
     if (heartbeatTable != null) {
       heartbeat = new Heartbeat(db, heartbeatTable, config.name(), config.capture().heartbeatInterval());
@@ -293,8 +321,16 @@ public final class CaptureEngine implements AutoCloseable {
         Op op = ch.op();
         io.migrationverifier.event.ChangeEvent ev = io.migrationverifier.event.ChangeEvent.of(side, tc.table().name(),
             key.key(), op, op == Op.DELETE ? null : row, ts, positions.position(ch));
+        if (tc.table().hashOnly()) {
+          ev = ev.withBefore(beforeImage(tc, ch, row));
+        }
         byte[] keyBytes = key.toBytes();
         byte[] value = EventCodec.encode(ev);
+        if (keyBytes.length + value.length > maxRecordBytes && ev.before() != null) {
+          // the before-image only enriches reports: drop it before cutting the row itself
+          ev = ev.withBefore(null);
+          value = EventCodec.encode(ev);
+        }
         if (keyBytes.length + value.length > maxRecordBytes) {
           value = oversize(r, ev, keyBytes, value.length, sends);
         }
@@ -406,6 +442,31 @@ public final class CaptureEngine implements AutoCloseable {
     }
     emittedWatermark = wm;
     return out;
+  }
+
+  /**
+   * The canonical row before an update or delete, for a {@code state: hash-only} table (the
+   * verifier takes the other side's row from it when the change breaks agreement); null when the
+   * database gave none or the start-up check found it gives no full ones. Anything else partial is
+   * passed on as it is: the verifier uses an image only when it hashes to what the other side holds.
+   */
+  private CanonicalRow beforeImage(TableCanonicalizer tc, DebeziumChange ch, CanonicalRow row) {
+    if (withoutBeforeImages.contains(tc.table().name())) {
+      return null;
+    }
+    if (ch.op() == Op.DELETE) {
+      return row; // a delete's row image is its before-image
+    }
+    if (ch.op() != Op.UPDATE || ch.before() == null || ch.before().isEmpty()) {
+      return null;
+    }
+    try {
+      return tc.row(ch.before(), ch.types());
+    } catch (RuntimeException e) {
+      // only an aid to reporting: a value the canonicalizer cannot read must not cost the change itself
+      LOG.debug("capture {}: before-image of {} not canonical, left out: {}", side.id(), tc.table().name(), e.toString());
+      return null;
+    }
   }
 
   /**

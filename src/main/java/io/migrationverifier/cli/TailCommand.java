@@ -523,6 +523,11 @@ final class TailCommand implements Callable<Integer> {
         case UNEXPECTED_IN_TARGET -> row(b, "target row (no row in the source):", d.target(), color ? RED : null);
         default -> { }
       }
+      if (!d.rowsNotKept().isEmpty()) {
+        b.append("    ").append(String.join(" and ", d.rowsNotKept())).append(" row present but not held by the verifier"
+            + " (state: hash-only, no usable before-image); read it with: check --config <config> --table ")
+            .append(d.table()).append(" --key ").append(checkKey(d.key())).append('\n');
+      }
       return b.toString();
     }
 
@@ -547,6 +552,14 @@ final class TailCommand implements Callable<Integer> {
       int width = row.keySet().stream().mapToInt(String::length).max().orElse(0);
       row.forEach((k, v) -> b.append("      ").append(pad(k, width)).append("  ")
           .append(paint(valueColor != null, valueColor, value(v, false))).append('\n'));
+    }
+
+    /** The key as {@code check --key} takes it ({@code col=value[,col=value]}), quoted for a POSIX shell when needed. */
+    private static String checkKey(SortedMap<String, String> key) {
+      StringBuilder k = new StringBuilder();
+      key.forEach((c, v) -> k.append(k.length() == 0 ? "" : ",").append(c).append('=').append(v));
+      String s = k.toString();
+      return s.matches("[A-Za-z0-9_.,=:@+-]*") ? s : "'" + s.replace("'", "'\\''") + "'";
     }
 
     private static String resolution(String r) {

@@ -68,7 +68,7 @@ public final class ConfigLoader {
     m.put(KAFKA, List.of("bootstrap-servers", "embedded-port", "partitions", "replication-factor", "properties"));
     m.put(SOURCE, DATABASE_SETTINGS);
     m.put(TARGET, DATABASE_SETTINGS);
-    m.put(TABLE, List.of("name", "source-table", "target-table", "key", "columns", "window", "repair"));
+    m.put(TABLE, List.of("name", "source-table", "target-table", "key", "columns", "window", "state", "repair"));
     m.put(COLUMN, List.of("name", "source", "target", "ignore", "type", "scale", "tolerance", "precision", "trim",
         "case-insensitive", "comparator", "pii"));
     m.put(TABLE_REPAIR, List.of("enabled", "policy", "version-column", "skew-tolerance", "resolver", "rate-limit"));
@@ -243,6 +243,7 @@ public final class ConfigLoader {
     AuditSettings audit = readAudit(object(root, "", "audit", false));
     List<TableConfig> tables = readTables(root.get("tables"));
     checkPiiKey(verify, tables);
+    checkSecretsNotLiteral(kafka, source, target);
     return new VerifierConfig(name, kafka, source, target, tables, verify, capture, repair, http, audit);
   }
 
@@ -271,6 +272,38 @@ public final class ConfigLoader {
             + MIN_PII_KEY_CHARS + " random characters, or hashed values can be found by trying candidates");
       }
     }
+  }
+
+  /**
+   * Pass-through properties that hold a secret (a narrower rule than {@link KafkaSettings#isSecretProperty},
+   * which also masks {@code key}: {@code ssl.keystore.location} or {@code key.serializer} are not secrets).
+   */
+  private static final Pattern LITERAL_SECRET_NAME =
+      Pattern.compile(".*(password|secret|jaas|token|credential).*", Pattern.CASE_INSENSITIVE);
+
+  /**
+   * Passwords and secret-like pass-through properties must come from {@code ${env:VAR}} or
+   * {@code ${file:/path}} (at least in part: a JAAS line with {@code password="${env:X}"} passes), never be
+   * written in the file. An empty password stays allowed (trust or peer authentication). The message names
+   * the path, never the value.
+   */
+  private void checkSecretsNotLiteral(KafkaSettings kafka, DatabaseSettings source, DatabaseSettings target) {
+    Map<String, String> secrets = new LinkedHashMap<>();
+    secrets.put(SOURCE + ".password", source.password().reveal());
+    secrets.put(TARGET + ".password", target.password().reveal());
+    Map<String, Map<String, String>> passThrough = new LinkedHashMap<>();
+    passThrough.put(KAFKA + ".properties", kafka.properties());
+    passThrough.put(SOURCE + ".properties", source.properties());
+    passThrough.put(TARGET + ".properties", target.properties());
+    passThrough.forEach((prefix, properties) -> properties.entrySet().stream()
+        .filter(e -> LITERAL_SECRET_NAME.matcher(e.getKey()).matches())
+        .sorted(Map.Entry.comparingByKey())
+        .forEach(e -> secrets.put(prefix + "." + e.getKey(), e.getValue())));
+    secrets.forEach((path, value) -> {
+      if (value != null && !value.isEmpty() && !substitutedPaths.contains(path)) {
+        problems.add(path + ": must not be written in the file; use ${env:VAR} or ${file:/path}");
+      }
+    });
   }
 
   private AuditSettings readAudit(JsonNode node) {
@@ -540,7 +573,18 @@ public final class ConfigLoader {
       }
     }
     TableRepair repair = readTableRepair(object(t, p, "repair", false), p + ".repair", columns, key);
-    return new TableConfig(name, sourceTable, targetTable, key, columns, window, repair);
+    StateMode state = enumValue(t, p, "state", StateMode.FULL, StateMode::fromId, "full, hash-only");
+    if (state == StateMode.HASH_ONLY) {
+      for (ColumnRule c : columns) {
+        // hash-only agreement is hash equality: rows that differ yet compare equal cannot be told apart
+        if (c.tolerance() != null || c.comparator() != null) {
+          problems.add(p + ".state: hash-only cannot be combined with column \"" + c.name() + "\"'s "
+              + (c.tolerance() != null ? "tolerance" : "comparator") + " (agreement is then decided on the rows,"
+              + " which hash-only does not keep); use state: full for this table, or drop the rule");
+        }
+      }
+    }
+    return new TableConfig(name, sourceTable, targetTable, key, columns, window, repair, state);
   }
 
   private TableRepair readTableRepair(JsonNode node, String p, List<ColumnRule> columns, List<String> key) {

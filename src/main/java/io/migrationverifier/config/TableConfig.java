@@ -15,12 +15,23 @@ public record TableConfig(
     List<String> key,
     List<ColumnRule> columns,
     Duration window,
-    TableRepair repair) {
+    TableRepair repair,
+    StateMode state) {
 
   public TableConfig {
     key = List.copyOf(key);
     columns = List.copyOf(columns);
     repair = repair == null ? TableRepair.DETECT_ONLY : repair;
+    state = state == null ? StateMode.FULL : state;
+  }
+
+  public TableConfig(String name, String sourceTable, String targetTable, List<String> key, List<ColumnRule> columns,
+      Duration window, TableRepair repair) {
+    this(name, sourceTable, targetTable, key, columns, window, repair, StateMode.FULL);
+  }
+
+  public boolean hashOnly() {
+    return state == StateMode.HASH_ONLY;
   }
 
   public String physicalTable(Side side) {

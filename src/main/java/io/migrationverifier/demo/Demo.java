@@ -206,7 +206,7 @@ public final class Demo {
   /** The config with every table detect-only ({@code demo --detect-only}). */
   static VerifierConfig detectOnly(VerifierConfig c) {
     List<TableConfig> tables = c.tables().stream().map(t -> new TableConfig(t.name(), t.sourceTable(),
-        t.targetTable(), t.key(), t.columns(), t.window(), TableRepair.DETECT_ONLY)).toList();
+        t.targetTable(), t.key(), t.columns(), t.window(), TableRepair.DETECT_ONLY, t.state())).toList();
     return new VerifierConfig(c.name(), c.kafka(), c.source(), c.target(), tables, c.verify(), c.capture(),
         c.repair(), c.http());
   }

@@ -14,6 +14,9 @@ import java.util.SortedMap;
  * @param resolves      for RESOLVED: the id of the discrepancy it closes
  * @param resolution    for RESOLVED: {@code source-change} or {@code target-change} (which side's change
  *                      brought agreement back), or {@code repaired} (the target change was a logged repair's own write)
+ * @param rowsNotKept   the sides ({@code source}, {@code target}) whose row is present but not held by the
+ *                      verifier (a {@code state: hash-only} table changed without a usable before-image):
+ *                      that side's row is then null and {@code fields} empty; usually empty
  */
 public record Discrepancy(
     String id,
@@ -30,9 +33,21 @@ public record Discrepancy(
     Long resolvedAt,
     String resolution,
     Long openForMs,
-    long emittedAt) {
+    long emittedAt,
+    List<String> rowsNotKept) {
   public static final int VERSION = 1;
   public static final String DETECTOR_STREAM = "stream";
   public static final String DETECTOR_CHECK = "check";
   public static final String DETECTOR_AUDIT = "audit";
+
+  public Discrepancy {
+    rowsNotKept = rowsNotKept == null ? List.of() : List.copyOf(rowsNotKept);
+  }
+
+  public Discrepancy(String id, DiscrepancyKind kind, String table, SortedMap<String, String> key, String detector,
+      long divergedSince, long detectedAt, SortedMap<String, String> source, SortedMap<String, String> target,
+      List<FieldDiff> fields, String resolves, Long resolvedAt, String resolution, Long openForMs, long emittedAt) {
+    this(id, kind, table, key, detector, divergedSince, detectedAt, source, target, fields, resolves, resolvedAt,
+        resolution, openForMs, emittedAt, List.of());
+  }
 }

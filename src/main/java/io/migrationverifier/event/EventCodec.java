@@ -46,6 +46,9 @@ public final class EventCodec {
       }
       g.writeNumberField("ts", e.ts());
       g.writeStringField("pos", e.pos());
+      if (e.before() != null) {
+        writeMap(g, "before", e.before().values());
+      }
       g.writeEndObject();
     });
   }
@@ -71,6 +74,7 @@ public final class EventCodec {
     TreeMap<String, String> key = null;
     String op = null;
     TreeMap<String, String> row = null;
+    TreeMap<String, String> before = null;
     boolean rowSeen = false;
     String hash = null;
     Long ts = null;
@@ -96,6 +100,14 @@ public final class EventCodec {
               row = readMap(p, "row", escaped);
             } else if (t != JsonToken.VALUE_NULL) {
               throw new MalformedEventException("\"row\" must be an object or null");
+            }
+          }
+          case "before" -> {
+            if (t == JsonToken.START_OBJECT) {
+              // its own flag: a lone surrogate in the old image says nothing about the writer's hash of the row
+              before = readMap(p, "before", new boolean[1]);
+            } else if (t != JsonToken.VALUE_NULL) {
+              throw new MalformedEventException("\"before\" must be an object or null");
             }
           }
           case "hash" -> hash = t == JsonToken.VALUE_STRING ? p.getText() : null;
@@ -158,7 +170,9 @@ public final class EventCodec {
     } else {
       hash = null;
     }
-    return new ChangeEvent(s, table, key, o, canonical, hash, ts, pos);
+    // trusted only as far as its hash matches what the verifier holds for the other side
+    CanonicalRow beforeRow = before == null ? null : CanonicalRow.of(before);
+    return new ChangeEvent(s, table, key, o, canonical, hash, ts, pos, beforeRow);
   }
 
   /**
@@ -266,6 +280,13 @@ public final class EventCodec {
         g.writeNumberField("resolvedAt", d.resolvedAt());
         g.writeStringField("resolution", d.resolution());
         g.writeNumberField("openForMs", d.openForMs());
+      }
+      if (!d.rowsNotKept().isEmpty()) {
+        g.writeArrayFieldStart("rowsNotKept");
+        for (String side : d.rowsNotKept()) {
+          g.writeString(side);
+        }
+        g.writeEndArray();
       }
       g.writeNumberField("emittedAt", d.emittedAt());
       g.writeEndObject();

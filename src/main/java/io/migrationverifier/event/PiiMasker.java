@@ -101,7 +101,7 @@ public final class PiiMasker {
     }
     return new Discrepancy(d.id(), d.kind(), d.table(), d.key(), d.detector(), d.divergedSince(), d.detectedAt(),
         row(cols, d.source()), row(cols, d.target()), fields(cols, d.fields()), d.resolves(), d.resolvedAt(),
-        d.resolution(), d.openForMs(), d.emittedAt());
+        d.resolution(), d.openForMs(), d.emittedAt(), d.rowsNotKept());
   }
 
   /** A row (logical column to canonical text) as it may leave the process; null stays null. */

@@ -55,7 +55,21 @@ public final class RepairEvents {
         n.path("divergedSince").asLong(0), n.path("detectedAt").asLong(0), map(n, "source"), map(n, "target"),
         fields, nullableText(n, "resolves"), n.hasNonNull("resolvedAt") ? n.get("resolvedAt").asLong() : null,
         nullableText(n, "resolution"), n.hasNonNull("openForMs") ? n.get("openForMs").asLong() : null,
-        n.path("emittedAt").asLong(0));
+        n.path("emittedAt").asLong(0), rowsNotKept(n));
+  }
+
+  private static List<String> rowsNotKept(JsonNode n) {
+    List<String> sides = new ArrayList<>();
+    JsonNode a = n.get("rowsNotKept");
+    if (a instanceof ArrayNode arr) {
+      for (JsonNode s : arr) {
+        if (!s.isTextual() || io.migrationverifier.config.Side.fromId(s.asText()) == null) {
+          throw new MalformedEventException("\"rowsNotKept\" must list \"source\" and/or \"target\" (got " + a + ")");
+        }
+        sides.add(s.asText());
+      }
+    }
+    return sides;
   }
 
   // ---- repair log ------------------------------------------------------------------------------

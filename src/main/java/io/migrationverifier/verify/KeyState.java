@@ -14,7 +14,8 @@ import java.util.TreeMap;
  * and the open disagreement, if any. An agreeing key stores its row once. When both sides are
  * present with rows that differ (a mismatch, or rows a tolerance or custom comparator calls equal)
  * the target row is stored as its difference from the source row, so a row differing in one
- * column costs one column more rather than a second copy.
+ * column costs one column more rather than a second copy. A table kept {@code state: hash-only}
+ * holds no row while its key agrees (rows are then null although present): flags and one hash.
  *
  * <p>Values are version 1, or version 2 when the target row is such a difference (flag 32): an
  * instance of the previous release, during a rolling upgrade, then fails loudly on a version-2
@@ -81,8 +82,9 @@ final class KeyState {
   }
 
   byte[] encode() {
+    // both rows null: an agreeing key of a hash-only table, stored as flags and one hash
     boolean same = sourcePresent && targetPresent && sourceHash != null && sourceHash.equals(targetHash)
-        && sourceRow != null && sourceRow.equals(targetRow);
+        && Objects.equals(sourceRow, targetRow);
     boolean delta = sourcePresent && targetPresent && !same && sourceRow != null && targetRow != null;
     int flags = (sourcePresent ? 1 : 0) | (targetPresent ? 2 : 0) | (same ? 4 : 0) | (disagreeing() ? 8 : 0)
         | (reported ? 16 : 0) | (delta ? TARGET_DELTA : 0);

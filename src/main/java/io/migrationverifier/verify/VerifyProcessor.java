@@ -26,6 +26,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedMap;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.utils.Bytes;
@@ -272,7 +273,7 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
     }
     meta.lastTs[i] = t;
     long seq = ++meta.seq[i];
-    pending.put(pendingKey(t, side, seq), PendingChange.encode(stateKey, e));
+    pending.put(pendingKey(t, side, seq), PendingChange.encode(stateKey, e, rules.hashOnly()));
     if (late) {
       drain();
     }
@@ -420,6 +421,8 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
     KeyState s = KeyState.decode(keyState.get(key));
     s.set(side, c.op() != Op.DELETE, c.hash(), c.row());
     listener.changeApplied(c.table(), side);
+    // any table: a key left by hash-only state keeps its null rows after a switch back to full
+    completeRows(s, side, c);
     boolean agree = agrees(s, rules.comparator());
     // only a target change can be a repair's write, and only agreement makes a kept repair moot
     RepairMark repair = repairsKept && (side == Side.TARGET || agree) ? RepairMark.decode(repairs.get(key)) : null;
@@ -456,11 +459,58 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
       // either way nothing later can be this repair's doing
       forgetRepair(key, repair);
     }
+    if (rules.hashOnly() && agree) {
+      // the point of hash-only: an agreeing key costs its hash, not its row
+      s.sourceRow = null;
+      s.targetRow = null;
+    }
     if (s.empty()) {
       keyState.delete(key); // deleted on both sides: nothing left to remember
     } else {
       keyState.put(key, s.encode());
     }
+  }
+
+  /**
+   * Hash-only tables: fills in a row the state does not hold. A side whose row is not held has not
+   * changed since the key last agreed, so it still holds what the changing side held just before
+   * this change: the change's before-image, taken only when it hashes to that side's hash (a
+   * database without full before-images, or a snapshot read, leaves the row unknown, and the report
+   * says so). When the key agrees, the rows are equal and either stands for the other.
+   */
+  private static void completeRows(KeyState s, Side side, PendingChange c) {
+    Side other = side.other();
+    boolean otherPresent = other == Side.SOURCE ? s.sourcePresent : s.targetPresent;
+    SortedMap<String, String> otherRow = other == Side.SOURCE ? s.sourceRow : s.targetRow;
+    if (!otherPresent || otherRow != null) {
+      return;
+    }
+    String otherHash = other == Side.SOURCE ? s.sourceHash : s.targetHash;
+    SortedMap<String, String> found = null;
+    if (c.row() != null && otherHash != null && otherHash.equals(c.hash())) {
+      found = c.row(); // equal hashes: equal canonical rows
+    } else if (c.before() != null && CanonicalRow.of(c.before()).hash().equals(otherHash)) {
+      found = c.before();
+    }
+    if (found != null) {
+      if (other == Side.SOURCE) {
+        s.sourceRow = found;
+      } else {
+        s.targetRow = found;
+      }
+    }
+  }
+
+  /** The sides present whose row the state does not hold (hash-only tables): named in the report. */
+  private static List<String> rowsNotKept(KeyState s) {
+    List<String> sides = new ArrayList<>(2);
+    if (s.sourcePresent && s.sourceRow == null) {
+      sides.add(Side.SOURCE.id());
+    }
+    if (s.targetPresent && s.targetRow == null) {
+      sides.add(Side.TARGET.id());
+    }
+    return sides;
   }
 
   private static boolean agrees(KeyState s, RowComparator comparator) {
@@ -532,7 +582,7 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
     keyState.put(key, s.encode());
     Discrepancy d = pii.mask(new Discrepancy(s.openId, kind, ck.table(), ck.key(), Discrepancy.DETECTOR_STREAM, s.t0,
         deadline, s.sourcePresent ? s.sourceRow : null, s.targetPresent ? s.targetRow : null, fields, null, null, null,
-        null, ctx.currentSystemTimeMs()));
+        null, ctx.currentSystemTimeMs(), rowsNotKept(s)));
     emit(VerifyTopology.DISCREPANCY_SINK, stateKey, EventCodec.encode(d), null);
     listener.reported(ck.table(), kind);
   }
@@ -542,7 +592,7 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
     Discrepancy d = pii.mask(new Discrepancy(discrepancyId(stateKey, s.t0, "resolved"), DiscrepancyKind.RESOLVED,
         table, ck.key(), Discrepancy.DETECTOR_STREAM, s.t0, s.detectedAt, s.sourcePresent ? s.sourceRow : null,
         s.targetPresent ? s.targetRow : null, List.of(), s.openId, t,
-        resolution, t - s.t0, ctx.currentSystemTimeMs()));
+        resolution, t - s.t0, ctx.currentSystemTimeMs(), rowsNotKept(s)));
     emit(VerifyTopology.DISCREPANCY_SINK, stateKey, EventCodec.encode(d), null);
     listener.resolved(table, t - s.t0);
   }

@@ -51,7 +51,8 @@ public final class VerifyTopology {
    * What the processor needs of a table: its window (plus commit-time grace), its row comparator,
    * and its logical key columns (a change keyed by other columns is not a row of this table).
    */
-  record TableRules(long windowMs, RowComparator comparator, Set<String> keyColumns) {}
+  /** @param hashOnly {@code state: hash-only}: agreeing keys keep hashes only, no rows */
+  record TableRules(long windowMs, RowComparator comparator, Set<String> keyColumns, boolean hashOnly) {}
 
   private VerifyTopology() {}
 
@@ -69,7 +70,7 @@ public final class VerifyTopology {
     Map<String, TableRules> tables = new HashMap<>();
     for (TableConfig t : config.tables()) {
       tables.put(t.name(), new TableRules(t.effectiveWindow(config.verify()).toMillis() + grace,
-          canonicalizer.comparator(t.name()).orElseThrow(), Set.copyOf(t.key())));
+          canonicalizer.comparator(t.name()).orElseThrow(), Set.copyOf(t.key()), t.hashOnly()));
     }
     String sourceTopic = topics.changes(Side.SOURCE);
     String targetTopic = topics.changes(Side.TARGET);

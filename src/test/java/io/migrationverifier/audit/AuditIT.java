@@ -269,11 +269,11 @@ class AuditIT {
         name: txt
         kafka: {bootstrap-servers: embedded}
         source: {type: postgres, host: 127.0.0.1, port: %d, database: legacy, user: postgres, password: ""}
-        target: {type: mariadb, host: 127.0.0.1, port: %d, database: modern, user: %s, password: %s}
+        target: {type: mariadb, host: 127.0.0.1, port: %d, database: modern, user: %s, password: "${env:MV_TEST_MARIADB_PASSWORD}"}
         verify: {state-dir: "%s", window: 300ms}
         audit: {segment-rows: 97, bisect-rows: 20}
         tables: [{name: labels, key: [region, code]}]
-        """.formatted(pg.port(), maria.port(), MariaDbServer.USER, MariaDbServer.PASSWORD, dir.resolve("txt")));
+        """.formatted(pg.port(), maria.port(), MariaDbServer.USER, dir.resolve("txt")));
     Audit.TableReport r = audit(c, "labels", jvm("key", false), null);
     assertThat(found(r)).containsExactly("MISSING_IN_TARGET {code=zeta0, region=日本}",
         "UNEXPECTED_IN_TARGET {code=new, region=Zulu}", "VALUE_MISMATCH {code=Banana3, region=Élan}");
@@ -304,12 +304,12 @@ class AuditIT {
     VerifierConfig c = Configs.parse("""
         name: l1
         kafka: {bootstrap-servers: embedded}
-        source: {type: mariadb, host: 127.0.0.1, port: %d, database: modern, user: %s, password: %s}
+        source: {type: mariadb, host: 127.0.0.1, port: %d, database: modern, user: %s, password: "${env:MV_TEST_MARIADB_PASSWORD}"}
         target: {type: postgres, host: 127.0.0.1, port: %d, database: modern, user: postgres, password: ""}
         verify: {state-dir: "%s", window: 300ms}
         audit: {segment-rows: 23, bisect-rows: 10}
         tables: [{name: names_l1, key: [name]}]
-        """.formatted(maria.port(), MariaDbServer.USER, MariaDbServer.PASSWORD, pg.port(), dir.resolve("l1")));
+        """.formatted(maria.port(), MariaDbServer.USER, pg.port(), dir.resolve("l1")));
     Audit.TableReport r = audit(c, "names_l1", jvm("key", false), null);
     assertThat(found(r)).containsExactly("MISSING_IN_TARGET {name=Ärger29}", "VALUE_MISMATCH {name=ñu7}");
     assertThat(r.sourceRows()).isEqualTo(300);
@@ -338,11 +338,11 @@ class AuditIT {
         name: mtime
         kafka: {bootstrap-servers: embedded}
         source: {type: postgres, host: 127.0.0.1, port: %d, database: legacy, user: postgres, password: ""}
-        target: {type: mariadb, host: 127.0.0.1, port: %d, database: modern, user: %s, password: %s}
+        target: {type: mariadb, host: 127.0.0.1, port: %d, database: modern, user: %s, password: "${env:MV_TEST_MARIADB_PASSWORD}"}
         verify: {state-dir: "%s", window: 300ms}
         audit: {time-window: 1h, bisect-rows: 20}
         tables: [{name: visits, key: [id]}]
-        """.formatted(pg.port(), maria.port(), MariaDbServer.USER, MariaDbServer.PASSWORD, dir.resolve("mtime")));
+        """.formatted(pg.port(), maria.port(), MariaDbServer.USER, dir.resolve("mtime")));
     Audit.TableReport r = audit(c, "visits", jvm("time:at", false), null);
     assertThat(found(r)).containsExactly("MISSING_IN_TARGET {id=60}", "VALUE_MISMATCH {id=130}",
         "VALUE_MISMATCH {id=599}");

@@ -199,7 +199,7 @@ class SqlSegmentHasherIT {
 
   private static String mariaYaml() {
     return yaml("type: mariadb, host: 127.0.0.1, port: " + maria.port() + ", database: modern, user: "
-        + MariaDbServer.USER + ", password: " + MariaDbServer.PASSWORD, "items", false);
+        + MariaDbServer.USER + ", password: \"${env:MV_TEST_MARIADB_PASSWORD}\"", "items", false);
   }
 
   private static String yaml(String target, String targetTable, boolean renamedNote) {

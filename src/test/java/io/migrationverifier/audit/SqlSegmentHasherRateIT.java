@@ -89,7 +89,7 @@ class SqlSegmentHasherRateIT {
           + "source: {type: postgres, host: 127.0.0.1, port: " + pg.port()
           + ", database: legacy, user: postgres, password: \"\"}\n"
           + "target: {type: mariadb, host: 127.0.0.1, port: " + maria.port() + ", database: modern, user: "
-          + MariaDbServer.USER + ", password: " + MariaDbServer.PASSWORD + "}\n"
+          + MariaDbServer.USER + ", password: \"${env:MV_TEST_MARIADB_PASSWORD}\"}\n"
           + "tables:\n"
           + "  - {name: orders, source-table: public.orders, target-table: orders, key: [id]}\n");
       try (RowReader reader = new RowReader(config, Canonicalizer.forConfig(config));

@@ -38,7 +38,7 @@ class JdbcDriverPropertiesIT {
   void postgresGetsDriverPropertiesInPoolsAndConnections() throws Exception {
     try (PostgresServer pg = PostgresServer.start()) {
       DatabaseSettings with = postgres(pg.port(), "localhost",
-          "{driver.ApplicationName: mv-tls-test, driver.sslpassword: s3cret-pass}");
+          "{driver.ApplicationName: mv-tls-test, driver.sslpassword: \"${env:MV_TEST_SSL_PASSWORD}\"}");
       DatabaseSettings without = postgres(pg.port(), "localhost", "{}");
 
       String sql = "SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()";
@@ -126,9 +126,9 @@ class JdbcDriverPropertiesIT {
     return Configs.parse("""
         name: driver-props
         source: {type: postgres, database: legacy, user: verifier}
-        target: {type: mariadb, host: 127.0.0.1, port: %d, database: modern, user: %s, password: %s, properties: %s}
+        target: {type: mariadb, host: 127.0.0.1, port: %d, database: modern, user: %s, password: "${env:MV_TEST_MARIADB_PASSWORD}", properties: %s}
         tables: [{name: t, key: [id]}]
-        """.formatted(port, MariaDbServer.USER, MariaDbServer.PASSWORD, properties)).target();
+        """.formatted(port, MariaDbServer.USER, properties)).target();
   }
 
   private static String single(Connection c, String sql) throws SQLException {

@@ -29,8 +29,8 @@ class LeastPrivilegeIT {
       VerifierConfig config = Configs.parse("""
           name: lp
           kafka: {bootstrap-servers: embedded}
-          source: {type: postgres, host: 127.0.0.1, port: %d, database: legacy, user: mv_capture, password: pw}
-          target: {type: postgres, host: 127.0.0.1, port: %d, database: legacy, user: mv_capture, password: pw}
+          source: {type: postgres, host: 127.0.0.1, port: %d, database: legacy, user: mv_capture, password: "${env:MV_TEST_PASSWORD}"}
+          target: {type: postgres, host: 127.0.0.1, port: %d, database: legacy, user: mv_capture, password: "${env:MV_TEST_PASSWORD}"}
           tables:
             - {name: orders, key: [id]}
           """.formatted(pg.port(), pg.port()));

@@ -255,12 +255,21 @@ class RowReaderIT {
   }
 
   private static String configYaml(int mariaPort) {
+    return configYaml(mariaPort, "${env:MV_TEST_MARIADB_PASSWORD}");
+  }
+
+  /** For {@code check} run in this JVM, which reads System.getenv: the password from a file. */
+  private static String configFileYaml(int mariaPort) {
+    return configYaml(mariaPort, "${file:" + Configs.secretFile(Configs.MARIADB_PASSWORD) + "}");
+  }
+
+  private static String configYaml(int mariaPort, String password) {
     return "name: check-it\n"
         + "kafka: {bootstrap-servers: embedded}\n"
         + "source: {type: postgres, host: 127.0.0.1, port: " + pg.port() + ", database: legacy, user: "
         + PostgresServer.USER + ", password: \"\"}\n"
         + "target: {type: mariadb, host: 127.0.0.1, port: " + mariaPort + ", database: modern, user: "
-        + MariaDbServer.USER + ", password: " + MariaDbServer.PASSWORD + "}\n"
+        + MariaDbServer.USER + ", password: \"" + password + "\"}\n"
         + RULES;
   }
 
@@ -516,7 +525,7 @@ class RowReaderIT {
   void checkCommandExitCodes(@TempDir Path dir) throws Exception {
     assumeTrue(maria != null, "mariadbd not installed");
     Path cfg = dir.resolve("verifier.yaml");
-    Files.writeString(cfg, configYaml(maria.port()));
+    Files.writeString(cfg, configFileYaml(maria.port()));
     String f = cfg.toString();
 
     Run ok = check("--config", f, "--table", "traps", "--key", "id=1");
@@ -559,7 +568,7 @@ class RowReaderIT {
       closedPort = s.getLocalPort();
     }
     Path down = dir.resolve("down.yaml");
-    Files.writeString(down, configYaml(closedPort));
+    Files.writeString(down, configFileYaml(closedPort));
     Run unreachable = check("--config", down.toString(), "--table", "traps", "--key", "id=1");
     assertThat(unreachable.code()).as(unreachable.out() + unreachable.err()).isEqualTo(1);
     assertThat(unreachable.err()).contains("cannot connect");

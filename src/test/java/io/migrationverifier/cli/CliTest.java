@@ -49,7 +49,10 @@ class CliTest {
     Run r = run("validate", "--config", f.toString());
     assertThat(r.code()).isEqualTo(ExitCodes.INVALID);
     assertThat(r.err()).contains("target.port: -1 is out of range", "verify.window:",
-        "tables[0].key: column \"id\" is not mapped on the target side");
+        "tables[0].key: column \"id\" is not mapped on the target side",
+        // passwords written in the file are refused, by path, without quoting them
+        "source.password: must not be written in the file; use ${env:VAR} or ${file:/path}",
+        "target.password: must not be written in the file; use ${env:VAR} or ${file:/path}");
     assertThat(r.out() + r.err()).doesNotContain("canary-secret");
   }
 

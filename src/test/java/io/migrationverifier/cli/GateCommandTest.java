@@ -38,8 +38,8 @@ class GateCommandTest {
   static final VerifierConfig C = Configs.parse("""
       name: shop
       kafka: {bootstrap-servers: "broker:9092", partitions: 2}
-      source: {type: postgres, database: legacy, user: verifier, password: pw}
-      target: {type: postgres, database: modern, user: verifier, password: pw}
+      source: {type: postgres, database: legacy, user: verifier, password: "${env:MV_TEST_PASSWORD}"}
+      target: {type: postgres, database: modern, user: verifier, password: "${env:MV_TEST_PASSWORD}"}
       tables:
         - {name: orders, key: [id]}
         - {name: items, key: [id]}
@@ -355,11 +355,11 @@ class GateCommandTest {
     Path f = Files.writeString(dir.resolve("g.yaml"), """
         name: shop
         kafka: {bootstrap-servers: "127.0.0.1:%d"}
-        source: {type: postgres, database: legacy, user: verifier, password: pw}
-        target: {type: postgres, database: modern, user: verifier, password: pw}
+        source: {type: postgres, database: legacy, user: verifier, password: "${file:%2$s}"}
+        target: {type: postgres, database: modern, user: verifier, password: "${file:%2$s}"}
         tables:
           - {name: orders, key: [id]}
-        """.formatted(port));
+        """.formatted(port, Configs.secretFile(Configs.PASSWORD))); // the CLI in this JVM reads System.getenv
     CliTest.Run bad = CliTest.run("gate", "--config", f.toString(), "--max-age", "soon");
     assertThat(bad.code()).isEqualTo(ExitCodes.INVALID);
     assertThat(bad.err()).contains("--max-age: \"soon\" is not a duration");

@@ -54,8 +54,8 @@ class ConfigLoaderTest {
     Path secret = Files.writeString(dir.resolve("pw"), "canary-file-pw");
     VerifierConfig c = ConfigLoader.parse(BASE.formatted(secret) + """
         kafka:
-          properties: {sasl.jaas.config: "canary-jaas", client.id: visible}
-        """, Map.of("SRC_PW", "canary-env-pw")::get);
+          properties: {sasl.jaas.config: "${env:KAFKA_JAAS}", client.id: visible}
+        """, Map.of("SRC_PW", "canary-env-pw", "KAFKA_JAAS", "canary-jaas")::get);
     String shown = c.toString();
     assertThat(shown).doesNotContain("canary-env-pw", "canary-file-pw", "canary-jaas").contains("****", "visible");
   }

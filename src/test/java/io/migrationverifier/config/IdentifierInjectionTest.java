@@ -30,8 +30,8 @@ class IdentifierInjectionTest {
     String e = "'" + evil.replace("'", "''") + "'";
     return """
         name: shop
-        source: {type: postgres, database: %1$s, user: verifier, password: pw}
-        target: {type: mariadb, database: modern, user: verifier, password: pw}
+        source: {type: postgres, database: %1$s, user: verifier}
+        target: {type: mariadb, database: modern, user: verifier}
         capture: {heartbeat-table: %1$s}
         tables:
           - name: %1$s

@@ -16,8 +16,8 @@ class PiiConfigTest {
   static String config(String verify, String columns) {
     return """
         name: shop
-        source: {type: postgres, database: legacy, user: verifier, password: pw}
-        target: {type: postgres, database: modern, user: verifier, password: pw}
+        source: {type: postgres, database: legacy, user: verifier}
+        target: {type: postgres, database: modern, user: verifier}
         verify: %s
         tables:
           - name: customers
@@ -86,8 +86,8 @@ class PiiConfigTest {
     Path f = Files.writeString(dir.resolve("secret"), canary);
     String yaml = """
         name: shop
-        source: {type: postgres, database: legacy, user: verifier, password: pw, port: "${env:SECRET}"}
-        target: {type: "${file:%s}", database: "${env:SECRET}", user: verifier, password: pw}
+        source: {type: postgres, database: legacy, user: verifier, port: "${env:SECRET}"}
+        target: {type: "${file:%s}", database: "${env:SECRET}", user: verifier}
         verify: {window: "${env:SECRET}", processing-guarantee: "x-${env:SECRET}-y"}
         tables:
           - {name: "${env:SECRET}", key: [id]}

@@ -3,6 +3,7 @@ package io.migrationverifier.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import io.migrationverifier.testutil.Configs;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -11,12 +12,12 @@ import org.junit.jupiter.api.Test;
 class RepairConfigTest {
   private static final String BASE = """
       name: shop
-      source: {type: postgres, database: legacy, user: verifier, password: pw}
-      target: {type: mariadb, database: modern, user: verifier, password: pw}
+      source: {type: postgres, database: legacy, user: verifier, password: "${env:MV_TEST_PASSWORD}"}
+      target: {type: mariadb, database: modern, user: verifier, password: "${env:MV_TEST_PASSWORD}"}
       """;
 
   private static VerifierConfig parse(String yaml) {
-    return ConfigLoader.parse(BASE + yaml, name -> null);
+    return ConfigLoader.parse(BASE + yaml, Configs.ENV);
   }
 
   private static List<String> problems(String yaml) {

@@ -21,8 +21,8 @@ class PiiMaskerTest {
   static VerifierConfig config(String key) {
     return ConfigLoader.parse("""
         name: shop
-        source: {type: postgres, database: legacy, user: verifier, password: pw}
-        target: {type: postgres, database: modern, user: verifier, password: pw}
+        source: {type: postgres, database: legacy, user: verifier}
+        target: {type: postgres, database: modern, user: verifier}
         verify: {pii-key: "${env:PII_KEY}"}
         tables:
           - name: customers

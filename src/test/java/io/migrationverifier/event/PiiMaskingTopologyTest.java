@@ -47,8 +47,8 @@ class PiiMaskingTopologyTest {
     String phone = pii ? ", pii: mask" : "";
     return ConfigLoader.parse("""
         name: shop
-        source: {type: postgres, database: legacy, user: verifier, password: pw}
-        target: {type: postgres, database: modern, user: verifier, password: pw}
+        source: {type: postgres, database: legacy, user: verifier}
+        target: {type: postgres, database: modern, user: verifier}
         verify: {window: 1s, stall-threshold: 10s%s}
         tables:
           - name: customers

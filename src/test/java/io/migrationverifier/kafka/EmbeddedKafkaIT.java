@@ -51,8 +51,8 @@ class EmbeddedKafkaIT {
     return Configs.parse("""
         name: %s
         kafka: {bootstrap-servers: embedded, partitions: %d}
-        source: {type: postgres, database: legacy, user: verifier, password: pw}
-        target: {type: mariadb, database: modern, user: verifier, password: pw}
+        source: {type: postgres, database: legacy, user: verifier, password: "${env:MV_TEST_PASSWORD}"}
+        target: {type: mariadb, database: modern, user: verifier, password: "${env:MV_TEST_PASSWORD}"}
         tables:
           - name: orders
             key: [id]

@@ -41,8 +41,8 @@ class OpenDiscrepanciesFollowerIT {
     VerifierConfig c = Configs.parse("""
         name: follow
         kafka: {bootstrap-servers: "%s", partitions: 2}
-        source: {type: postgres, database: legacy, user: verifier, password: pw}
-        target: {type: postgres, database: modern, user: verifier, password: pw}
+        source: {type: postgres, database: legacy, user: verifier, password: "${env:MV_TEST_PASSWORD}"}
+        target: {type: postgres, database: modern, user: verifier, password: "${env:MV_TEST_PASSWORD}"}
         tables:
           - {name: orders, key: [id]}
         """.formatted(bootstrap));

@@ -73,6 +73,8 @@ class BadInputIT {
   private static final Duration AWAIT = Duration.ofSeconds(60);
   private static final long WINDOW = 2_000;
   private static final int HUGE = 1_500_000; // chars of a row's text: over the 1 MiB max.request.size
+  /** Chars of a row that fits alone in max.request.size, but not twice (row and before-image). */
+  private static final int HALF = 600_000;
 
   static EmbeddedKafka broker;
   static PostgresServer pg;
@@ -153,6 +155,7 @@ class BadInputIT {
             "CREATE TABLE docs (id BIGINT PRIMARY KEY, body TEXT, data BYTEA, meta JSON)",
             "CREATE TABLE items (id BIGINT PRIMARY KEY, name TEXT, qty INT)",
             "CREATE TABLE tags (id BIGINT PRIMARY KEY, label TEXT)", "ALTER TABLE tags REPLICA IDENTITY FULL",
+            "CREATE TABLE blobs (id BIGINT PRIMARY KEY, body TEXT)", "ALTER TABLE blobs REPLICA IDENTITY FULL",
             "INSERT INTO tags VALUES (1, 'one'), (2, 'two')",
             "ALTER TABLE orders REPLICA IDENTITY FULL", "ALTER TABLE docs REPLICA IDENTITY FULL",
             "ALTER TABLE items REPLICA IDENTITY FULL",
@@ -171,6 +174,7 @@ class BadInputIT {
             - {name: docs, key: [id]}
             - {name: items, key: [id]}
             - {name: tags, key: [id]}
+            - {name: blobs, key: [id], state: hash-only}
           """.formatted(broker.bootstrapServers(), pg.port(), pg.port(), WINDOW, stateDir));
       long started = System.currentTimeMillis();
       pipeline = Pipeline.start(config, EnumSet.of(Role.CAPTURE_SOURCE, Role.CAPTURE_TARGET, Role.VERIFY),
@@ -198,6 +202,15 @@ class BadInputIT {
       mirrored(src, tgt, "INSERT INTO docs (id, body) VALUES (1, ?)", huge);
       exec(src, "INSERT INTO docs (id, body) VALUES (2, ?)", huge);
       exec(tgt, "INSERT INTO docs (id, body) VALUES (2, ?)", huge + "!");
+
+      // 3b. a hash-only table's update fits alone but not with its before-image: sent whole without
+      // the image (nothing cut, nothing dead-lettered); blobs 2 then breaks agreement without one
+      String half = "a".repeat(HALF);
+      String otherHalf = "b".repeat(HALF);
+      mirrored(src, tgt, "INSERT INTO blobs (id, body) VALUES (1, ?)", half);
+      mirrored(src, tgt, "UPDATE blobs SET body = ? WHERE id = 1", otherHalf);
+      mirrored(src, tgt, "INSERT INTO blobs (id, body) VALUES (2, ?)", half);
+      exec(src, "UPDATE blobs SET body = ? WHERE id = 2", otherHalf);
 
       // 4. not UTF-8: bytea holds any bytes; a text column refuses them (the database, not us)
       byte[] notUtf8 = {(byte) 0xff, (byte) 0xfe, (byte) 0xc3, 0x28, (byte) 0x80, 0x00};
@@ -242,7 +255,16 @@ class BadInputIT {
             throw new AssertionError("reported twice: " + a + " and " + b);
           }));
       assertThat(byRow.keySet()).as("the real differences, and only them")
-          .containsExactlyInAnyOrder("orders/999", "docs/2", "docs/4", "items/1", "items/2", "items/3", "tags/1");
+          .containsExactlyInAnyOrder("orders/999", "docs/2", "docs/4", "items/1", "items/2", "items/3", "tags/1",
+              "blobs/2");
+      JsonNode blob2 = byRow.get("blobs/2");
+      assertThat(blob2.get("kind").asText()).isEqualTo("VALUE_MISMATCH");
+      String body2 = blob2.get("source").get("body").asText();
+      // compared as a boolean: a failure must not print 600,000 characters
+      assertThat(body2.equals(otherHalf)).as("sent whole, not cut (%d chars: %s...)", body2.length(),
+          body2.substring(Math.max(0, body2.length() - 80))).isTrue();
+      assertThat(blob2.get("target").isNull()).isTrue();
+      assertThat(blob2.get("rowsNotKept").toString()).isEqualTo("[\"target\"]");
       assertThat(byRow.get("orders/999").get("kind").asText()).isEqualTo("MISSING_IN_TARGET");
       // the huge row: compared by the full row's hash; the report shows its values cut
       JsonNode doc2 = byRow.get("docs/2");

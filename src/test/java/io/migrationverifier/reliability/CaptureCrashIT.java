@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.migrationverifier.cli.Main;
 import io.migrationverifier.kafka.EmbeddedKafka;
+import io.migrationverifier.testutil.Configs;
 import io.migrationverifier.testutil.MariaDbServer;
 import io.migrationverifier.testutil.PostgresServer;
 import java.io.IOException;
@@ -261,9 +262,8 @@ class CaptureCrashIT {
       try (Connection c = pg.connect("cc_binlog_tgt"); Statement s = c.createStatement()) {
         s.execute("CREATE TABLE numbered (id BIGINT PRIMARY KEY, n BIGINT, note TEXT)");
       }
-      Path config = writeConfig(name, """
-          {type: mariadb, host: 127.0.0.1, port: %d, database: cc_binlog_src, user: %s, password: '%s', time-zone: UTC}"""
-          .formatted(maria.port(), MariaDbServer.USER, MariaDbServer.PASSWORD),
+      Path config = writeConfig(name, ("{type: mariadb, host: 127.0.0.1, port: %d, database: cc_binlog_src, user: %s,"
+          + " password: \"${env:MV_TEST_MARIADB_PASSWORD}\", time-zone: UTC}").formatted(maria.port(), MariaDbServer.USER),
           "{type: postgres, host: 127.0.0.1, port: %d, database: cc_binlog_tgt, user: postgres, password: '', time-zone: UTC}"
               .formatted(pg.port()));
       String topic = name + ".changes.source";
@@ -412,9 +412,10 @@ class CaptureCrashIT {
 
     private void launch(Path config, Path log) throws IOException {
       this.log = log;
-      process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-          "-cp", System.getProperty("java.class.path"), Main.class.getName(), "run", "--config", config.toString(),
-          "--roles", "capture-source")
+      // the child loads the config with System.getenv: the test secrets go into its environment
+      process = Configs.withSecrets(new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java")
+          .toString(), "-cp", System.getProperty("java.class.path"), Main.class.getName(), "run", "--config",
+          config.toString(), "--roles", "capture-source"))
           .redirectErrorStream(true).redirectOutput(log.toFile()).start();
     }
 

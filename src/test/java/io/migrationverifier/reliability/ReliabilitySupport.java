@@ -481,9 +481,11 @@ public final class ReliabilitySupport {
             </configuration>
             """);
       }
-      Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-          "-Xmx512m", "-Dlogback.configurationFile=" + logback, "-cp", System.getProperty("java.class.path"),
-          Main.class.getName(), "run", "--config", config.toString(), "--roles", "verify")
+      // the child loads the config with System.getenv: the test secrets go into its environment
+      Process p = Configs.withSecrets(new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java")
+          .toString(), "-Xmx512m", "-Dlogback.configurationFile=" + logback, "-cp",
+          System.getProperty("java.class.path"), Main.class.getName(), "run", "--config", config.toString(), "--roles",
+          "verify"))
           .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
       return new VerifyJvm(p, log);
     }

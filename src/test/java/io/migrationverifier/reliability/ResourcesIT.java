@@ -192,6 +192,58 @@ class ResourcesIT {
         .isLessThan(rowJson + 100);
   }
 
+  /**
+   * {@code state: hash-only}: the same agreeing rows cost flags and a hash per key (goal: at most
+   * 100 bytes plus the key), whatever the row's size.
+   */
+  @Test
+  void aHashOnlyTableHoldsAtMostAHundredBytesPerAgreeingKeyPlusTheKey() throws Exception {
+    int keys = 20_000;
+    Path stateDir = work.resolve("state-hash-only");
+    VerifierConfig config = SyntheticChanges.config("resources-hash", PARTITIONS, stateDir, "hash-only");
+    VerifyCounts counts = new VerifyCounts();
+    long t = System.currentTimeMillis();
+    try (Admin admin = OpsKafka.admin(config, broker.bootstrapServers());
+        KafkaProducer<byte[], byte[]> producer = OpsKafka.producer(config, broker.bootstrapServers(), "resources")) {
+      OpsKafka.ensureTopics(admin, config, broker.bootstrapServers());
+      SyntheticChanges changes = new SyntheticChanges(config, producer, PARTITIONS);
+      changes.watermark(Side.SOURCE, t - 1);
+      changes.watermark(Side.TARGET, t - 1);
+      for (int k = 0; k < keys; k++) {
+        changes.mirrored(k, SyntheticChanges.row(k, 1, 0), t + k / 100, 5);
+      }
+      long end = t + keys / 100 + 1_000;
+      changes.watermark(Side.SOURCE, end);
+      changes.watermark(Side.TARGET, end);
+      changes.check();
+    }
+    KafkaStreams streams = new KafkaStreams(VerifyTopology.build(config, counts),
+        VerifyStreamsConfig.properties(config, broker.bootstrapServers(), BUDGET));
+    AtomicReference<Throwable> failed = new AtomicReference<>();
+    streams.setUncaughtExceptionHandler(e -> {
+      failed.compareAndSet(null, e);
+      return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+    });
+    try {
+      streams.start();
+      await().atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofMillis(100))
+          .until(() -> failed.get() != null || counts.applied.get() >= 2L * keys);
+      assertThat(failed.get()).as("the verify role failed").isNull();
+    } finally {
+      streams.close(Duration.ofSeconds(60));
+    }
+    assertThat(counts.reported.get()).as("every key agrees").isZero();
+    StoreSize size = keyStateSize(stateDir.resolve(config.topics().verifyApplicationId()));
+    int rowJson = SyntheticChanges.rowJsonBytes(SyntheticChanges.row(keys / 2, 1, 0));
+    double keyPerKey = (double) size.keyBytes / size.keys;
+    double valuePerKey = (double) size.valueBytes / size.keys;
+    LOG.info(String.format(Locale.ROOT, "resources (state: hash-only): verify-key-state: %d keys, key %.0f B + value"
+            + " %.0f B = %.0f B per key logical, %.0f B per key on disk (LZ4, compacted); canonical row JSON %d B",
+        size.keys, keyPerKey, valuePerKey, keyPerKey + valuePerKey, (double) size.sstBytes / size.keys, rowJson));
+    assertThat(size.keys).as("one state entry per agreeing key").isEqualTo(keys);
+    assertThat(valuePerKey).as("value bytes per agreeing key of a hash-only table").isLessThanOrEqualTo(100);
+  }
+
   /** Bytes of a topic's partitions on the broker's disk (a figure for the report, not asserted). */
   private static long changelogBytes(String topic) throws Exception {
     try (Admin admin = Admin.create(java.util.Map.of("bootstrap.servers", broker.bootstrapServers()))) {

@@ -198,7 +198,7 @@ class FencedWriterIT {
         + "kafka: {bootstrap-servers: embedded}\n"
         + source()
         + "target: {type: mariadb, host: 127.0.0.1, port: " + maria.port() + ", database: modern, user: "
-        + MariaDbServer.ADMIN_USER + ", password: " + MariaDbServer.ADMIN_PASSWORD + ", time-zone: Europe/Berlin}\n"
+        + MariaDbServer.ADMIN_USER + ", password: \"${env:MV_TEST_MARIADB_ADMIN_PASSWORD}\", time-zone: Europe/Berlin}\n"
         + TABLES.formatted("modern.items"));
     return new Target() {
       @Override

@@ -232,8 +232,9 @@ class RepairRoleIT {
 
     String targetYaml(int port) {
       return mariaTarget
-          ? "{type: mariadb, host: 127.0.0.1, port: %d, database: %s, user: %s, password: '%s', time-zone: UTC}"
-              .formatted(port, targetDb, MariaDbServer.ADMIN_USER, MariaDbServer.ADMIN_PASSWORD)
+          ? ("{type: mariadb, host: 127.0.0.1, port: %d, database: %s, user: %s,"
+              + " password: \"${env:MV_TEST_MARIADB_ADMIN_PASSWORD}\", time-zone: UTC}")
+              .formatted(port, targetDb, MariaDbServer.ADMIN_USER)
           : "{type: postgres, host: 127.0.0.1, port: %d, database: %s, user: postgres, password: '', time-zone: UTC}"
               .formatted(port, targetDb);
     }

@@ -14,6 +14,7 @@ import io.migrationverifier.config.VerifierConfig;
 import io.migrationverifier.runtime.PipelineFixture.Events;
 import io.migrationverifier.runtime.PipelineFixture.Probe;
 import io.migrationverifier.runtime.PipelineFixture.Replicator;
+import io.migrationverifier.testutil.Configs;
 import io.migrationverifier.testutil.MariaDbServer;
 import io.migrationverifier.testutil.PostgresServer;
 import java.math.BigDecimal;
@@ -491,7 +492,7 @@ class MariaDbToPostgresIT {
       }
       stateDir = PipelineFixture.tempDir("m2p-state");
       config = kafka.config(name, PipelineFixture.mariadb(maria.port(), sourceDb, MariaDbServer.USER,
-          MariaDbServer.PASSWORD, "Europe/Paris"), PipelineFixture.postgres(pg.port(), targetDb, "Europe/Paris"),
+          Configs.MARIADB_PASSWORD, "Europe/Paris"), PipelineFixture.postgres(pg.port(), targetDb, "Europe/Paris"),
           windowMs + "ms", "1h", stateDir, TABLES);
       events = new Events(config, kafka.bootstrapServers());
       random = new Random(name.hashCode());

@@ -106,9 +106,10 @@ public final class PipelineFixture implements AutoCloseable {
         .formatted(port, database, timeZone);
   }
 
-  static String mariadb(int port, String database, String user, String password, String timeZone) {
-    return "{type: mariadb, host: 127.0.0.1, port: %d, database: %s, user: %s, password: '%s', time-zone: %s}"
-        .formatted(port, database, user, password, timeZone);
+  /** {@code passwordVariable}: the password is {@code ${env:<passwordVariable>}}, one of {@link Configs#SECRETS}. */
+  static String mariadb(int port, String database, String user, String passwordVariable, String timeZone) {
+    return "{type: mariadb, host: 127.0.0.1, port: %d, database: %s, user: %s, password: \"${env:%s}\", time-zone: %s}"
+        .formatted(port, database, user, passwordVariable, timeZone);
   }
 
   /**

@@ -14,8 +14,8 @@ import org.junit.jupiter.api.Test;
 class BoundedRocksDbSettingsTest {
   private static final String BASE = """
       name: rocks
-      source: {type: postgres, database: a, user: u, password: p}
-      target: {type: postgres, database: b, user: u, password: p}
+      source: {type: postgres, database: a, user: u}
+      target: {type: postgres, database: b, user: u}
       tables: [{name: t, key: [id]}]
       """;
 

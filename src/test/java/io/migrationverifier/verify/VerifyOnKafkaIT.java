@@ -99,8 +99,8 @@ class VerifyOnKafkaIT {
     return Configs.parse("""
         name: vok
         kafka: {bootstrap-servers: embedded, partitions: %d}
-        source: {type: postgres, database: legacy, user: verifier, password: pw}
-        target: {type: postgres, database: modern, user: verifier, password: pw}
+        source: {type: postgres, database: legacy, user: verifier, password: "${env:MV_TEST_PASSWORD}"}
+        target: {type: postgres, database: modern, user: verifier, password: "${env:MV_TEST_PASSWORD}"}
         verify: {window: 1s, stall-threshold: 1h, processing-guarantee: exactly_once_v2, commit-interval: 100ms}
         tables:
           - name: orders

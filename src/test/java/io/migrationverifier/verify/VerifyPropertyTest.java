@@ -80,6 +80,67 @@ class VerifyPropertyTest {
     assertThat(faulty).isGreaterThan(histories / 3);
   }
 
+  /**
+   * {@code state: hash-only} keeps hashes instead of rows for agreeing keys: with the before-images
+   * a database with full row images gives, every event it emits (ids, kinds, times, rows, field
+   * diffs) is the one full state emits for the same history and interleaving. Without
+   * before-images it still reports the same discrepancies at the same times, and every row it
+   * leaves out is one it names in {@code rowsNotKept}, never one it claims absent.
+   */
+  @Test
+  void hashOnlyStateReportsWhatFullStateReports() {
+    long seed = Long.getLong("verify.seed", System.nanoTime());
+    int histories = Math.max(60, HISTORIES / 3);
+    System.out.println("VerifyPropertyTest hash-only seed=" + seed + " histories=" + histories);
+    String verify = "verify: {window: 1s, stall-threshold: 1h}";
+    VerifierConfig full = Configs.withTables("tables:\n  - {name: t, key: [id]}\n", verify);
+    VerifierConfig hashOnly = Configs.withTables("tables:\n  - {name: t, key: [id], state: hash-only}\n", verify);
+    int rowsLeftOut = 0;
+    for (int i = 0; i < histories; i++) {
+      History h = generate(new Random(seed + i), i % 2 == 0 ? 0 : 1 + new Random(seed + i).nextInt(4));
+      String where = "seed=" + seed + " history=" + i + " (-Dverify.seed=" + seed + ") " + h.description();
+      List<JsonNode> expected = run(full, h, seed + i, false);
+      assertThat(withoutWallClock(run(hashOnly, h, seed + i, true))).as(where)
+          .containsExactlyElementsOf(withoutWallClock(expected));
+      List<JsonNode> blind = run(hashOnly, h, seed + i, false);
+      assertThat(blind).as(where).hasSameSizeAs(expected);
+      for (int n = 0; n < expected.size(); n++) {
+        JsonNode e = expected.get(n);
+        JsonNode b = blind.get(n);
+        for (String f : List.of("id", "kind", "key", "divergedSince", "detectedAt")) {
+          assertThat(b.get(f)).as(where + " event " + n + " " + f).isEqualTo(e.get(f));
+        }
+        for (String side : List.of("source", "target")) {
+          if (b.get(side).isNull() && !e.get(side).isNull()) {
+            rowsLeftOut++;
+            assertThat(b.path("rowsNotKept").toString()).as(where + " event " + n + ": " + side
+                + " row left out but not named").contains("\"" + side + "\"");
+          } else {
+            assertThat(b.get(side)).as(where + " event " + n + " " + side).isEqualTo(e.get(side));
+          }
+        }
+      }
+    }
+    // the generator's histories do break agreement on keys whose other row only a before-image has
+    assertThat(rowsLeftOut).isPositive();
+  }
+
+  private static List<JsonNode> run(VerifierConfig config, History h, long seed, boolean beforeImages) {
+    try (VerifyHarness harness = new VerifyHarness(config)) {
+      // the same seed for every run of one history: the same duplicates, replays and interleaving
+      play(harness, new Random(seed * 31 + 7), h, beforeImages);
+      return harness.readDiscrepancies();
+    }
+  }
+
+  private static List<JsonNode> withoutWallClock(List<JsonNode> events) {
+    return events.stream().map(e -> {
+      com.fasterxml.jackson.databind.node.ObjectNode c = e.deepCopy();
+      c.remove("emittedAt");
+      return (JsonNode) c;
+    }).toList();
+  }
+
   static History generate(Random r, int faults) {
     int keys = 3 + r.nextInt(20);
     List<Change> source = new ArrayList<>();
@@ -167,6 +228,11 @@ class VerifyPropertyTest {
 
   /** Turns each side's commits into its change topic (positions, watermarks, duplicates, replays) and interleaves. */
   static void play(VerifyHarness h, Random r, History history) {
+    play(h, r, history, false);
+  }
+
+  /** @param beforeImages updates and deletes carry the row before them, as a full-image database gives */
+  static void play(VerifyHarness h, Random r, History history, boolean beforeImages) {
     long end = BASE;
     for (Change c : history.source()) {
       end = Math.max(end, c.ts());
@@ -175,8 +241,8 @@ class VerifyPropertyTest {
       end = Math.max(end, c.ts());
     }
     end += 5 * W;
-    List<Runnable> src = sideRecords(h, r, Side.SOURCE, history.source(), end);
-    List<Runnable> tgt = sideRecords(h, r, Side.TARGET, history.target(), end);
+    List<Runnable> src = sideRecords(h, r, Side.SOURCE, history.source(), end, beforeImages);
+    List<Runnable> tgt = sideRecords(h, r, Side.TARGET, history.target(), end, beforeImages);
     int i = 0;
     int j = 0;
     while (i < src.size() || j < tgt.size()) {
@@ -193,18 +259,26 @@ class VerifyPropertyTest {
     }
   }
 
-  private static List<Runnable> sideRecords(VerifyHarness h, Random r, Side side, List<Change> changes, long end) {
+  private static List<Runnable> sideRecords(VerifyHarness h, Random r, Side side, List<Change> changes, long end,
+      boolean beforeImages) {
     List<Change> sorted = new ArrayList<>(changes);
     sorted.sort(Comparator.comparingLong(Change::ts)); // commit order
     List<ChangeEvent> events = new ArrayList<>();
+    Map<String, CanonicalRow> current = new HashMap<>();
     for (int n = 0; n < sorted.size(); n++) {
       Change c = sorted.get(n);
       Map<String, String> row = new TreeMap<>(Map.of("id", c.key()));
       if (c.value() != null) {
         row.put("v", c.value());
       }
-      events.add(VerifyHarness.event(side, "t", c.key(), c.op(), c.op() == Op.DELETE ? null : CanonicalRow.of(row),
-          c.ts(), String.format("%012d", n + 1)));
+      CanonicalRow after = c.op() == Op.DELETE ? null : CanonicalRow.of(row);
+      ChangeEvent e = VerifyHarness.event(side, "t", c.key(), c.op(), after, c.ts(), String.format("%012d", n + 1));
+      CanonicalRow before = current.get(c.key());
+      if (beforeImages && c.op() != Op.CREATE && before != null) {
+        e = e.withBefore(before);
+      }
+      current.put(c.key(), after);
+      events.add(e);
     }
     List<Runnable> out = new ArrayList<>();
     Map<Integer, Boolean> replayed = new HashMap<>();
