@@ -637,6 +637,15 @@ public final class ReliabilitySupport {
     List<JsonNode> out = new ArrayList<>();
     try (KafkaConsumer<byte[], byte[]> c = OpsKafka.consumer(config, bootstrap, null, "reliability-check")) {
       List<TopicPartition> tps = OpsKafka.partitions(admin, topic, bootstrap);
+      // Every transaction on the topic decided first. The coordinator writes a commit's markers to
+      // the output partitions and to the consumer offsets one after the other, so "offsets committed"
+      // can be seen just before the last reports are readable; and a killed instance's open
+      // transaction holds the last stable offset back until it times out and is aborted. Reading up
+      // to the last stable offset before then would miss reports that are there.
+      org.awaitility.Awaitility.await("no open transaction on " + topic).atMost(java.time.Duration.ofSeconds(120))
+          .pollInterval(java.time.Duration.ofMillis(200))
+          .until(() -> ends(admin, List.of(topic), tps.size(), IsolationLevel.READ_COMMITTED)
+              .equals(ends(admin, List.of(topic), tps.size(), IsolationLevel.READ_UNCOMMITTED)));
       c.assign(tps);
       c.seekToBeginning(tps);
       OpsKafka.readToEnd(c, tps, ends(admin, List.of(topic), tps.size(), IsolationLevel.READ_COMMITTED), rec -> {
