@@ -218,6 +218,7 @@ class StatusPageIT {
         .put("target", "plain");
     d.putNull("source");
     d.putNull("target");
+    d.putArray("rowsNotKept").add("target"); // a hash-only table's report without a before-image
     ObjectNode other = open.addObject().put("id", "0b7c-other").put("kind", "MISSING_IN_TARGET")
         .put("table", "customers").put("detector", "audit").put("divergedSince", now - 5_000)
         .put("detectedAt", now - 1_000);
@@ -270,6 +271,8 @@ class StatusPageIT {
       assertThat(text(element(field, "td", "class", "field-name"))).isEqualTo(MARKUP.formatted("field"));
       assertThat(text(element(field, "td", "data-role", "source"))).isEqualTo(MARKUP.formatted("value"));
       assertThat(text(element(field, "td", "data-role", "target"))).isEqualTo("plain");
+      assertThat(text(element(art, "div", "data-role", "rows-not-kept"))).startsWith("the target row is present but"
+          + " not held by the verifier").contains("check command");
       assertThat(text(element(dom, "span", "id", "disc-capped"))).isEqualTo("showing the newest 2 of 500");
       assertThat(dom).as("filtered out by #table=orders").doesNotContain("data-discrepancy-id=\"0b7c-other\"");
       assertThat(text(element(dom, "span", "id", "filter-note"))).isEqualTo("1 of 2 shown");
