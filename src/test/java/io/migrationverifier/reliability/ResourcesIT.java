@@ -100,21 +100,7 @@ class ResourcesIT {
     Path stateDir = work.resolve("state");
     VerifierConfig config = SyntheticChanges.config("resources", PARTITIONS, stateDir);
     VerifyCounts counts = new VerifyCounts();
-    long t = System.currentTimeMillis();
-    try (Admin admin = OpsKafka.admin(config, broker.bootstrapServers());
-        KafkaProducer<byte[], byte[]> producer = OpsKafka.producer(config, broker.bootstrapServers(), "resources")) {
-      OpsKafka.ensureTopics(admin, config, broker.bootstrapServers());
-      SyntheticChanges changes = new SyntheticChanges(config, producer, PARTITIONS);
-      changes.watermark(Side.SOURCE, t - 1);
-      changes.watermark(Side.TARGET, t - 1);
-      for (int k = 0; k < KEYS; k++) {
-        changes.mirrored(k, SyntheticChanges.row(k, 1, 0), t + k / 100, 5);
-      }
-      long end = t + KEYS / 100 + 1_000;
-      changes.watermark(Side.SOURCE, end);
-      changes.watermark(Side.TARGET, end);
-      changes.check();
-    }
+    produceAgreeingKeys(config, KEYS);
 
     Properties props = VerifyStreamsConfig.properties(config, broker.bootstrapServers(), BUDGET);
     assertThat(props.get(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG))
@@ -202,21 +188,7 @@ class ResourcesIT {
     Path stateDir = work.resolve("state-hash-only");
     VerifierConfig config = SyntheticChanges.config("resources-hash", PARTITIONS, stateDir, "hash-only");
     VerifyCounts counts = new VerifyCounts();
-    long t = System.currentTimeMillis();
-    try (Admin admin = OpsKafka.admin(config, broker.bootstrapServers());
-        KafkaProducer<byte[], byte[]> producer = OpsKafka.producer(config, broker.bootstrapServers(), "resources")) {
-      OpsKafka.ensureTopics(admin, config, broker.bootstrapServers());
-      SyntheticChanges changes = new SyntheticChanges(config, producer, PARTITIONS);
-      changes.watermark(Side.SOURCE, t - 1);
-      changes.watermark(Side.TARGET, t - 1);
-      for (int k = 0; k < keys; k++) {
-        changes.mirrored(k, SyntheticChanges.row(k, 1, 0), t + k / 100, 5);
-      }
-      long end = t + keys / 100 + 1_000;
-      changes.watermark(Side.SOURCE, end);
-      changes.watermark(Side.TARGET, end);
-      changes.check();
-    }
+    produceAgreeingKeys(config, keys);
     KafkaStreams streams = new KafkaStreams(VerifyTopology.build(config, counts),
         VerifyStreamsConfig.properties(config, broker.bootstrapServers(), BUDGET));
     AtomicReference<Throwable> failed = new AtomicReference<>();
@@ -242,6 +214,25 @@ class ResourcesIT {
         size.keys, keyPerKey, valuePerKey, keyPerKey + valuePerKey, (double) size.sstBytes / size.keys, rowJson));
     assertThat(size.keys).as("one state entry per agreeing key").isEqualTo(keys);
     assertThat(valuePerKey).as("value bytes per agreeing key of a hash-only table").isLessThanOrEqualTo(100);
+  }
+
+  /** Both change topics with {@code keys} rows that agree (the target 5 ms behind), then watermarks past them. */
+  private static void produceAgreeingKeys(VerifierConfig config, int keys) throws Exception {
+    long t = System.currentTimeMillis();
+    try (Admin admin = OpsKafka.admin(config, broker.bootstrapServers());
+        KafkaProducer<byte[], byte[]> producer = OpsKafka.producer(config, broker.bootstrapServers(), "resources")) {
+      OpsKafka.ensureTopics(admin, config, broker.bootstrapServers());
+      SyntheticChanges changes = new SyntheticChanges(config, producer, PARTITIONS);
+      changes.watermark(Side.SOURCE, t - 1);
+      changes.watermark(Side.TARGET, t - 1);
+      for (int k = 0; k < keys; k++) {
+        changes.mirrored(k, SyntheticChanges.row(k, 1, 0), t + k / 100, 5);
+      }
+      long end = t + keys / 100 + 1_000;
+      changes.watermark(Side.SOURCE, end);
+      changes.watermark(Side.TARGET, end);
+      changes.check();
+    }
   }
 
   /** Bytes of a topic's partitions on the broker's disk (a figure for the report, not asserted). */

@@ -51,6 +51,13 @@ class HashOnlyStateTest {
     return before == null ? e : e.withBefore(CanonicalRow.of(before));
   }
 
+  /** Row {@code id} created on both sides at {@code ts} (the target 10 ms later), both watermarks past it. */
+  private static void agree(VerifyHarness h, String id, Map<String, String> row, long ts) {
+    h.send(Side.SOURCE, change(h, Side.SOURCE, id, Op.CREATE, row, null, ts));
+    h.send(Side.TARGET, change(h, Side.TARGET, id, Op.CREATE, row, null, ts + 10));
+    h.watermarks(ts + 100);
+  }
+
   private static byte[] stored(VerifyHarness h, String id) {
     KeyValueStore<Bytes, byte[]> store = h.driver.getKeyValueStore(VerifyTopology.KEY_STATE_STORE);
     return store.get(Bytes.wrap(CanonicalKey.of("orders", new TreeMap<>(Map.of("id", id))).toBytes()));
@@ -64,15 +71,11 @@ class HashOnlyStateTest {
     byte[] full;
     byte[] hashOnly;
     try (VerifyHarness h = new VerifyHarness(config("full"))) {
-      h.send(Side.SOURCE, change(h, Side.SOURCE, "1", Op.CREATE, row, null, T));
-      h.send(Side.TARGET, change(h, Side.TARGET, "1", Op.CREATE, row, null, T + 10));
-      h.watermarks(T + 100);
+      agree(h, "1", row, T);
       full = stored(h, "1");
     }
     try (VerifyHarness h = new VerifyHarness(config("hash-only"))) {
-      h.send(Side.SOURCE, change(h, Side.SOURCE, "1", Op.CREATE, row, null, T));
-      h.send(Side.TARGET, change(h, Side.TARGET, "1", Op.CREATE, row, null, T + 10));
-      h.watermarks(T + 100);
+      agree(h, "1", row, T);
       hashOnly = stored(h, "1");
       assertThat(h.readDiscrepancies()).isEmpty();
     }
@@ -92,9 +95,7 @@ class HashOnlyStateTest {
     Map<String, String> paid = wideRow("1", "paid");
     Map<String, String> refunded = wideRow("1", "refunded");
     try (VerifyHarness h = new VerifyHarness(config("hash-only"))) {
-      h.send(Side.SOURCE, change(h, Side.SOURCE, "1", Op.CREATE, paid, null, T));
-      h.send(Side.TARGET, change(h, Side.TARGET, "1", Op.CREATE, paid, null, T + 10));
-      h.watermarks(T + 100);
+      agree(h, "1", paid, T);
       // the source moves on, the target never follows
       h.send(Side.SOURCE, change(h, Side.SOURCE, "1", Op.UPDATE, refunded, paid, T + 200));
       h.watermarks(T + 200 + W + 10);
@@ -111,9 +112,7 @@ class HashOnlyStateTest {
       SchemaConformanceTest.assertValid("discrepancy.schema.json", d);
 
       // a delete on the target of an agreeing key: the source's row comes from the delete's image
-      h.send(Side.SOURCE, change(h, Side.SOURCE, "2", Op.CREATE, wideRow("2", "new"), null, T + 3000));
-      h.send(Side.TARGET, change(h, Side.TARGET, "2", Op.CREATE, wideRow("2", "new"), null, T + 3010));
-      h.watermarks(T + 3100);
+      agree(h, "2", wideRow("2", "new"), T + 3000);
       h.send(Side.TARGET, change(h, Side.TARGET, "2", Op.DELETE, null, wideRow("2", "new"), T + 3200));
       h.watermarks(T + 3200 + W + 10);
       JsonNode missing = h.readDiscrepancies().get(0);
@@ -129,9 +128,7 @@ class HashOnlyStateTest {
     Map<String, String> paid = wideRow("1", "paid");
     Map<String, String> refunded = wideRow("1", "refunded");
     try (VerifyHarness h = new VerifyHarness(config("hash-only"))) {
-      h.send(Side.SOURCE, change(h, Side.SOURCE, "1", Op.CREATE, paid, null, T));
-      h.send(Side.TARGET, change(h, Side.TARGET, "1", Op.CREATE, paid, null, T + 10));
-      h.watermarks(T + 100);
+      agree(h, "1", paid, T);
       // a database without full before-images (PostgreSQL REPLICA IDENTITY DEFAULT), and an image
       // that does not hash to the target's row (only the key of it) are alike: no target row
       h.send(Side.SOURCE, change(h, Side.SOURCE, "1", Op.UPDATE, refunded, Map.of("id", "1"), T + 200));
