@@ -14,6 +14,7 @@ import io.migrationverifier.cli.BenchCommand;
 import io.migrationverifier.config.ConfigException;
 import io.migrationverifier.config.ConfigLoader;
 import io.migrationverifier.config.Side;
+import io.migrationverifier.config.StateMode;
 import io.migrationverifier.config.VerifierConfig;
 import io.migrationverifier.demo.Demo;
 import io.migrationverifier.event.ChangeEvent;
@@ -142,7 +143,15 @@ public final class EndToEndBench {
 
   public record Options(Set<Section> sections, int rows, int verifyEvents, int rounds, Duration latencyDuration,
       int latencyRate, int latencyFaults, long seed, boolean verbose, int repairRows, List<Integer> auditRows,
-      int auditScanRows) {}
+      int auditScanRows, StateMode verifyState) {
+
+    public Options(Set<Section> sections, int rows, int verifyEvents, int rounds, Duration latencyDuration,
+        int latencyRate, int latencyFaults, long seed, boolean verbose, int repairRows, List<Integer> auditRows,
+        int auditScanRows) {
+      this(sections, rows, verifyEvents, rounds, latencyDuration, latencyRate, latencyFaults, seed, verbose, repairRows,
+          auditRows, auditScanRows, StateMode.FULL);
+    }
+  }
 
   /** A goal on a figure: {@code ratio >= min} or {@code value <= max}. */
   public record Goal(String text, boolean met) {}
@@ -931,7 +940,7 @@ public final class EndToEndBench {
     }
 
     void run() throws Exception {
-      VerifierConfig config = verifyConfig("verifybench", bootstrap, work.resolve("state"));
+      VerifierConfig config = verifyConfig("verifybench", bootstrap, work.resolve("state"), options.verifyState());
       long t0 = System.nanoTime();
       Map<TopicPartition, Long> end = input(config, options.verifyEvents());
       long total = end.values().stream().mapToLong(Long::longValue).sum();
@@ -1007,6 +1016,9 @@ public final class EndToEndBench {
         }
         List<Long> live = new ArrayList<>();
         long nextKey = 1;
+        // hash-only tables' updates and deletes carry the row before them, as capture writes them
+        boolean before = config.tables().get(0).hashOnly();
+        Map<Long, CanonicalRow> current = before ? new HashMap<>() : null;
         for (int j = 0; j < perSide; j++) {
           double r = random.nextDouble();
           Op op;
@@ -1032,6 +1044,13 @@ public final class EndToEndBench {
           String pos = String.format("%016d", j);
           ChangeEvent s = ChangeEvent.of(Side.SOURCE, TABLE, k, op, row, ts, pos);
           ChangeEvent t = ChangeEvent.of(Side.TARGET, TABLE, k, op, row, ts + TARGET_LAG_MS, pos);
+          if (before) {
+            CanonicalRow old = op == Op.DELETE ? current.remove(key) : current.put(key, row);
+            if (op != Op.CREATE && old != null) {
+              s = s.withBefore(old);
+              t = t.withBefore(old);
+            }
+          }
           producer.send(new ProducerRecord<>(sourceTopic, null, ts, recordKey, EventCodec.encode(s)), check);
           producer.send(new ProducerRecord<>(targetTopic, null, ts + TARGET_LAG_MS, recordKey, EventCodec.encode(t)),
               check);
@@ -1269,6 +1288,11 @@ public final class EndToEndBench {
 
   /** The benchmark's deployment: one {@code orders} table, the same database on both sides, no heartbeat. */
   static VerifierConfig config(String name, String bootstrap, String databaseYaml, String table, Path stateDir) {
+    return config(name, bootstrap, databaseYaml, table, stateDir, StateMode.FULL);
+  }
+
+  static VerifierConfig config(String name, String bootstrap, String databaseYaml, String table, Path stateDir,
+      StateMode state) {
     String yaml = """
         name: %s
         kafka: {bootstrap-servers: "%s", partitions: 4}
@@ -1281,19 +1305,20 @@ public final class EndToEndBench {
             source-table: %s
             target-table: %s
             key: [id]
+            state: %s
             columns:
               - {name: email, trim: true, case-insensitive: true}
               - {name: placed_at, precision: millis}
               - {name: attributes, type: json}
         """.formatted(name, bootstrap, databaseYaml, databaseYaml, stateDir.toString().replace("\\", "/"), table,
-        table);
+        table, state.id());
     return ConfigLoader.parse(yaml, MariaDb::env);
   }
 
   /** The verify benchmark's config: no database is contacted. */
-  static VerifierConfig verifyConfig(String name, String bootstrap, Path stateDir) {
+  static VerifierConfig verifyConfig(String name, String bootstrap, Path stateDir, StateMode state) {
     return config(name, bootstrap, "{type: postgres, host: localhost, port: 5432, database: bench, user: postgres}",
-        "public.orders", stateDir);
+        "public.orders", stateDir, state);
   }
 
   private static Admin admin(String bootstrap) {

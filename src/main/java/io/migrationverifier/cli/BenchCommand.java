@@ -1,6 +1,7 @@
 package io.migrationverifier.cli;
 
 import io.migrationverifier.bench.EndToEndBench;
+import io.migrationverifier.config.StateMode;
 import io.migrationverifier.config.ConfigLoader;
 import java.io.PrintWriter;
 import java.time.Duration;
@@ -69,6 +70,11 @@ public final class BenchCommand implements Callable<Integer> {
       description = "Audit: rows per side of the no-difference scan-rate runs (default ${DEFAULT-VALUE}).")
   int auditScanRows;
 
+  @Option(names = "--verify-state", defaultValue = "full", paramLabel = "full|hash-only",
+      description = "Verify: the table's tables[].state (default ${DEFAULT-VALUE}); hash-only input carries"
+          + " before-images as capture writes them for such tables.")
+  String verifyState;
+
   @Option(names = "--seed", description = "Seed of the generated data and workload (default: random, printed).")
   Long seed;
 
@@ -125,10 +131,16 @@ public final class BenchCommand implements Callable<Integer> {
       err.flush();
       return ExitCodes.INVALID;
     }
+    StateMode state = StateMode.fromId(verifyState);
+    if (state == null) {
+      err.println("--verify-state: \"" + verifyState + "\" must be full or hash-only");
+      err.flush();
+      return ExitCodes.INVALID;
+    }
     TimeZone.setDefault(TimeZone.getTimeZone("UTC"));
     long s = seed != null ? seed : System.nanoTime();
     EndToEndBench.Result result = EndToEndBench.run(new EndToEndBench.Options(sections, rows, verifyEvents, rounds, d,
-        latencyRate, latencyFaults, s, verbose, repairRows, List.copyOf(auditRows), auditScanRows), out);
+        latencyRate, latencyFaults, s, verbose, repairRows, List.copyOf(auditRows), auditScanRows, state), out);
     EndToEndBench.print(result, out);
     out.printf("(rerun with --seed %d)%n", s);
     out.flush();

@@ -57,6 +57,14 @@ class CliTest {
   }
 
   @Test
+  void benchRefusesAnUnknownVerifyStateBeforeStartingAnything() {
+    Run r = run("bench", "--only", "verify", "--verify-state", "hashes");
+    assertThat(r.code()).isEqualTo(ExitCodes.INVALID);
+    assertThat(r.err()).contains("--verify-state: \"hashes\" must be full or hash-only");
+    assertThat(r.out()).doesNotContain("verify round");
+  }
+
+  @Test
   void anInjectionAttemptAsTheAuditTimeColumnIsRejectedBeforeAnyDatabaseIsTouched() {
     Run r = run("audit", "--config", "config/demo.yaml", "--segments", "time:id\" OR 1=1 --");
     assertThat(r.code()).isEqualTo(ExitCodes.INVALID);
