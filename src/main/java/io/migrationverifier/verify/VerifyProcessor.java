@@ -472,7 +472,8 @@ final class VerifyProcessor implements Processor<byte[], byte[], byte[], byte[]>
   }
 
   /**
-   * Hash-only tables: fills in a row the state does not hold. A side whose row is not held has not
+   * Fills in a row the state does not hold (a hash-only table's agreeing key, or one such a table
+   * left behind when it was switched back to full). A side whose row is not held has not
    * changed since the key last agreed, so it still holds what the changing side held just before
    * this change: the change's before-image, taken only when it hashes to that side's hash (a
    * database without full before-images, or a snapshot read, leaves the row unknown, and the report
